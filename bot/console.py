@@ -1,0 +1,289 @@
+"""The local console: type as a team member or a client, see what Liaison answers and posts.
+
+Each line becomes the signed request Slack would send and goes through the same Bolt app; Slack's Web API is
+the in-process stub, whose recorded calls are printed as text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import secrets
+import shlex
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import BoltRequest
+
+from bot import payloads
+from bot.app import build_app
+from bot.clock import ManualClock, SystemClock
+from bot.config import Settings
+from bot.fake_slack import Call, Channel, FakeSlack, User, World
+from bot.outbox import InlineExecutor
+from bot.render.as_text import message_text, view_text
+from bot.runtime import build_runtime
+from storage.db import Database
+from storage.migrate import upgrade_to_head
+
+CONSOLE_HELP = """\
+Type as you would in Slack:
+  /project help                 a slash command (any of Liaison's commands)
+  @Liaison hello                mention the bot
+Console commands:
+  :as <name>                    act as someone else; `:as client` is the client from another organisation
+  :in <channel>                 switch channel; `:in client-channel` is the Slack Connect channel shared with the
+                                client; `:in #new-name` creates a channel (`:in #new-name shared` a shared one)
+  :submit key=value ...         submit the last form Liaison opened (keys are its field names)
+  :share / :unshare / :archive / :unarchive   what Slack tells Liaison when the channel changes
+  :who                          who and where you are;  :people, :channels list them
+  :quit                         leave (Ctrl-D works too)"""
+
+_QUIET = {"users.info", "conversations.info", "auth.test", "chat.getPermalink"}
+
+
+class Console:
+    def __init__(self, settings: Settings, *, now: datetime | None = None, world: World | None = None):
+        self.slack = FakeSlack(world or World.demo()).start()
+        self.world = self.slack.world
+        secret = secrets.token_hex(16)
+        self.settings = dataclasses.replace(
+            settings, slack_bot_token="xoxb-local-console", slack_signing_secret=secret,
+            slack_api_url=self.slack.base_url, slack_app_token=None,
+        )
+        db = Database(self.settings.database_url)
+        upgrade_to_head(db.engine)
+        clock = ManualClock(now) if now else SystemClock()
+        # Posts run inline so that a transcript reads in the order things happened.
+        self.rt = build_runtime(self.settings, db=db, clock=clock, executor=InlineExecutor())
+        self.app = build_app(self.rt)
+        self.secret = secret
+        self.user = next(u for u in self.world.users.values() if u.team_id == self.world.team_id and not u.is_bot)
+        self.channel = next(c for c in self.world.channels.values() if not c.is_ext_shared)
+        self.last_view: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        self.slack.stop()
+        self.rt.db.dispose()
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.user.name} in #{self.channel.name}> "
+
+    def names(self) -> dict[str, str]:
+        return {**{u.id: u.name for u in self.world.users.values()},
+                **{c.id: c.name for c in self.world.channels.values()}}
+
+    # -- one typed line -----------------------------------------------------------------------------------------
+    def handle(self, line: str) -> list[str]:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return []
+        if line.startswith(":"):
+            return self._console_command(line)
+        if line.startswith("/"):
+            name, _, text = line.partition(" ")
+            return self._send_command(name, text)
+        return self._send_message(line)
+
+    def _dispatch(self, body: str, content_type: str) -> tuple[int, str, list[Call]]:
+        seen = len(self.slack.calls)
+        headers = {"content-type": content_type, **payloads.sign(self.secret, body)}
+        response = self.app.dispatch(BoltRequest(body=body, headers=headers))
+        return response.status, response.body, self.slack.calls[seen:]
+
+    def _send_command(self, name: str, text: str) -> list[str]:
+        text = _escape_mentions(text, self.world)
+        body, ctype = payloads.command(
+            name, text, user_id=self.user.id, channel_id=self.channel.id, team_id=self.world.team_id,
+            response_url=self.slack.response_url(self.channel.id, self.user.id),
+            channel_name=self.channel.name, user_name=self.user.name,
+        )
+        status, reply, calls = self._dispatch(body, ctype)
+        if status == 404:
+            return [f"(Slack: `{name}` is not a command of this app)"]
+        out = []
+        if reply:
+            out.append(self._only_you(json.loads(reply)))
+        return out + self._show(calls)
+
+    def _send_message(self, line: str) -> list[str]:
+        text = re.sub(r"@liaison\b", f"<@{self.world.bot_user_id}>", line, flags=re.I)
+        text = _escape_mentions(text, self.world)
+        kind = "app_mention" if f"<@{self.world.bot_user_id}>" in text else "message"
+        body, ctype = payloads.event(
+            {"type": kind, "user": self.user.id, "text": text, "channel": self.channel.id,
+             "ts": f"{1_700_000_000 + len(self.slack.calls)}.000200", "channel_type": "channel"},
+            team_id=self.world.team_id,
+        )
+        status, _, calls = self._dispatch(body, ctype)
+        shown = self._show(calls)
+        return shown or ([] if kind == "message" else ["(Liaison did not answer)"])
+
+    def _submit(self, args: str) -> list[str]:
+        if self.last_view is None:
+            return ["(no form is open: a command such as `/project create` opens one)"]
+        values = dict(_pairs(args))
+        body, ctype = payloads.view_submission(self.last_view, values, user_id=self.user.id,
+                                               team_id=self.world.team_id, user_team_id=self.user.team_id)
+        status, reply, calls = self._dispatch(body, ctype)
+        answer = json.loads(reply) if reply else {}
+        if answer.get("response_action") == "errors":
+            return [f"(form) {field}: {msg}" for field, msg in answer["errors"].items()]
+        self.last_view = None
+        return ["(form submitted)"] + self._show(calls)
+
+    # -- what Slack received, as text ---------------------------------------------------------------------------
+    def _only_you(self, payload: dict[str, Any]) -> str:
+        return _indent("Liaison (only you can see this):", message_text(payload, self.names()))
+
+    def _show(self, calls: Iterable[Call]) -> list[str]:
+        out = []
+        names = self.names()
+        for call in calls:
+            if call.method in _QUIET or getattr(call, "failed", None):
+                continue
+            if call.method == "chat.postMessage":
+                where = names.get(call.args.get("channel", ""), call.args.get("channel"))
+                out.append(_indent(f"Liaison in #{where}:", message_text(call.args, names)))
+            elif call.method == "chat.postEphemeral":
+                out.append(_indent(f"Liaison (only @{names.get(call.args.get('user'), '')} can see this):",
+                                   message_text(call.args, names)))
+            elif call.method == "response_url":
+                out.append(self._only_you(call.args))
+            elif call.method == "views.open":
+                self.last_view = call.args["view"]
+                out.append(_indent("Liaison opened a form:", view_text(self.last_view, names)
+                                   + "\n(type `:submit name=\"...\" client=\"...\"` to submit it)"))
+            elif call.method == "conversations.join":
+                out.append(f"(Liaison joined #{names.get(call.args.get('channel'), '')})")
+            else:
+                out.append(f"({call.method})")
+        return out
+
+    # -- console commands ---------------------------------------------------------------------------------------
+    def _console_command(self, line: str) -> list[str]:
+        name, _, rest = line[1:].partition(" ")
+        rest = rest.strip()
+        actions: dict[str, Callable[[str], list[str]]] = {
+            "as": self._as, "in": self._in, "submit": self._submit, "who": lambda _: self._who(),
+            "people": lambda _: [f"{u.name} ({u.id}, {self._org(u)})" for u in self.world.users.values()
+                                 if not u.is_bot],
+            "channels": lambda _: [f"#{c.name} ({c.id}{', shared with another org' if c.is_ext_shared else ''}"
+                                   f"{', archived' if c.is_archived else ''})" for c in self.world.channels.values()],
+            "help": lambda _: CONSOLE_HELP.splitlines(),
+            "share": lambda _: self._channel_event("share"), "unshare": lambda _: self._channel_event("unshare"),
+            "archive": lambda _: self._channel_event("archive"),
+            "unarchive": lambda _: self._channel_event("unarchive"),
+        }
+        action = actions.get(name)
+        return action(rest) if action else [f"(unknown console command `:{name}`; `:help` lists them)"]
+
+    def _org(self, user: User) -> str:
+        return "our team" if user.team_id == self.world.team_id else "client organisation"
+
+    def _who(self) -> list[str]:
+        shared = " (shared with another organisation)" if self.channel.is_ext_shared else ""
+        return [f"You are {self.user.name} ({self._org(self.user)}) in #{self.channel.name}{shared}."]
+
+    def _as(self, who: str) -> list[str]:
+        who = who.lstrip("@").lower()
+        users = [u for u in self.world.users.values() if not u.is_bot]
+        if who == "client":
+            match = next((u for u in users if u.team_id != self.world.team_id), None)
+        elif who in ("team", "me"):
+            match = next((u for u in users if u.team_id == self.world.team_id), None)
+        else:
+            match = next((u for u in users if who in (u.name.lower(), u.id.lower())), None)
+        if match is None:
+            return [f"(nobody called `{who}`; `:people` lists who is here)"]
+        self.user = match
+        return self._who()
+
+    def _in(self, args: str) -> list[str]:
+        words = args.split()
+        if not words:
+            return ["(say which channel: `:in #name`)"]
+        wanted = words[0].lstrip("#").lower()
+        channels = list(self.world.channels.values())
+        if wanted == "client-channel":
+            match = next((c for c in channels if c.is_ext_shared), None)
+        elif wanted == "internal":
+            match = next((c for c in channels if not c.is_ext_shared), None)
+        else:
+            match = next((c for c in channels if wanted in (c.name.lower(), c.id.lower())), None)
+        if match is None:
+            if not re.fullmatch(r"[a-z0-9_-]{1,80}", wanted):
+                return ["(channel names use lowercase letters, digits, - and _)"]
+            match = self.world.add_channel(id=f"C0{wanted.upper().replace('-', '').replace('_', '')[:9]}",
+                                           name=wanted, is_ext_shared="shared" in words[1:])
+        self.channel = match
+        return self._who()
+
+    def _channel_event(self, change: str) -> list[str]:
+        channel = self.channel
+        if change == "share":
+            channel.is_ext_shared = True
+            event = {"type": "channel_shared", "connected_team_id": "T0CLIENT", "channel": channel.id}
+        elif change == "unshare":
+            channel.is_ext_shared = False
+            event = {"type": "channel_unshared", "previously_connected_team_id": "T0CLIENT",
+                     "channel": channel.id, "is_ext_shared": False}
+        else:
+            channel.is_archived = change == "archive"
+            event = {"type": f"channel_{change}", "channel": channel.id, "user": self.user.id}
+        body, ctype = payloads.event(event, team_id=self.world.team_id)
+        _, _, calls = self._dispatch(body, ctype)
+        return [f"(Slack: #{channel.name} was {change}d)"] + self._show(calls)
+
+
+def _escape_mentions(text: str, world: World) -> str:
+    """`@casey` -> `<@U0CLIENT|casey>`, as Slack escapes mentions in commands and messages."""
+    by_name = {u.name.lower(): u for u in world.users.values()}
+
+    def mention(match: re.Match[str]) -> str:
+        user = by_name.get(match.group(1).lower())
+        return f"<@{user.id}|{user.name}>" if user else match.group(0)
+
+    return re.sub(r"(?<![<\w])@([\w.-]+)", mention, text)
+
+
+def _pairs(args: str) -> Iterable[tuple[str, str]]:
+    for token in shlex.split(args):
+        key, sep, value = token.partition("=")
+        if sep:
+            yield key.strip(), value
+
+
+def _indent(title: str, body: str) -> str:
+    return title + "\n" + "\n".join(f"  {line}" if line else "" for line in body.splitlines())
+
+
+def run_script(console: Console, lines: Iterable[str], write: Callable[[str], None]) -> None:
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        write(f"{console.prompt}{line}")
+        for out in console.handle(line):
+            write(out)
+        write("")
+
+
+def run_interactive(console: Console) -> None:
+    print("Liaison local console: no Slack needed. Type :help for help, :quit to leave.")
+    print(console._who()[0])
+    while True:
+        try:
+            line = input(console.prompt)
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if line.strip() in (":quit", ":q", ":exit"):
+            return
+        for out in console.handle(line):
+            print(out)
+
+
+__all__ = ["Console", "run_script", "run_interactive", "Channel"]

@@ -1,0 +1,44 @@
+"""Posts that happen after the ack, so a slow or failing Slack never delays the answer to the person."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot import slack
+from bot.render.errors import post_failed
+
+log = logging.getLogger(__name__)
+
+
+class InlineExecutor(Executor):
+    """Runs work at once, in order: the console uses it so that a transcript reads in the order things happened."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future, as a pool would
+            future.set_exception(e)
+        return future
+
+
+class Outbox:
+    def __init__(self, client: WebClient, executor: Executor):
+        self.client = client
+        self.executor = executor
+
+    def post(self, channel_id: str, payload: dict[str, Any], response_url: str | None = None) -> Future[Any]:
+        """Post to a channel later; if Slack refuses, tell the person through response_url (nothing is lost)."""
+        return self.executor.submit(self._post, channel_id, payload, response_url)
+
+    def _post(self, channel_id: str, payload: dict[str, Any], response_url: str | None) -> None:
+        try:
+            code = slack.post(self.client, channel_id, payload)
+            if code is not None:
+                slack.respond(response_url, post_failed(code, channel_id))
+        except Exception:
+            log.exception("posting to %s failed", channel_id)

@@ -1,0 +1,25 @@
+"""How problems look to the person who caused or met them."""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.render.kit import ephemeral, section
+
+
+def problem(message: str) -> dict[str, Any]:
+    return ephemeral(f"⚠️ {message}", [section(f":warning: {message}")])
+
+
+def unexpected(error_id: str) -> dict[str, Any]:
+    text = f"Something went wrong on our side, so nothing was saved. Please try again. (error id `{error_id}`)"
+    return problem(text)
+
+
+def post_failed(code: str, channel_id: str) -> dict[str, Any]:
+    reasons = {
+        "not_in_channel": f"I'm not a member of <#{channel_id}> and can't join it. Invite me with `/invite @Liaison`.",
+        "channel_not_found": f"I can't find <#{channel_id}>; it may be private or deleted. Invite me with `/invite @Liaison`.",
+        "is_archived": f"<#{channel_id}> is archived, so I can't post there.",
+    }
+    reason = reasons.get(code, f"Slack refused my message in <#{channel_id}> (`{code}`).")
+    return problem(f"{reason} Everything you entered is saved; `/project status` shows it.")

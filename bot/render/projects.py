@@ -1,0 +1,101 @@
+"""What people see of projects: cards, lists and confirmations. Client audiences get only client-safe parts."""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.actors import CLIENT_ROLES, ROLE_NAMES
+from bot.render.kit import bulleted, context, divider, ephemeral, escape, fields, header, message, section
+from bot.services.projects import ProjectCard
+
+
+def _facts(card: ProjectCard) -> list[tuple[str, str]]:
+    return [
+        ("Key", f"`{card.key}`"),
+        ("Client", escape(card.client) if card.client else "_not set_"),
+        ("Due", card.due.strftime("%a %d %b %Y") if card.due else "_no date_"),
+        ("Timezone", card.timezone),
+    ]
+
+
+def _people(card: ProjectCard, audience: str) -> str:
+    members = card.members
+    if audience == "client":
+        members = tuple(m for m in members if m.role == "lead" or m.role in CLIENT_ROLES)
+    return bulleted(members, lambda m: f"<@{m.user_id}> — {ROLE_NAMES[m.role]}", most=20)
+
+
+def project_blocks(card: ProjectCard, audience: str) -> list[dict[str, Any]]:
+    blocks = [header(card.name), fields(_facts(card)), section(f"*People*\n{_people(card, audience)}")]
+    if audience == "internal":
+        def channel_line(c: Any) -> str:
+            return f"<#{c.channel_id}> — {c.audience}" + (" _(archived)_" if c.is_archived else "")
+
+        blocks.append(section(f"*Channels*\n{bulleted(card.channels, channel_line, most=20)}"))
+    return blocks
+
+
+def status_reply(card: ProjectCard, audience: str) -> dict[str, Any]:
+    return ephemeral(f"{escape(card.name)} ({card.key})", project_blocks(card, audience))
+
+
+def created_post(card: ProjectCard) -> dict[str, Any]:
+    blocks = [
+        section(f":sparkles: <@{card.created_by}> created the project *{escape(card.name)}* here."),
+        *project_blocks(card, "internal"),
+        context(
+            f"Link the client's shared channel by running `/project link {card.key}` in it. "
+            "`/project help` lists everything."
+        ),
+    ]
+    return message(f"New project: {escape(card.name)} ({card.key})", blocks)
+
+
+def created_reply(card: ProjectCard) -> dict[str, Any]:
+    return ephemeral(
+        f"Created {escape(card.name)} ({card.key}).",
+        [section(f":white_check_mark: Created *{escape(card.name)}* (`{card.key}`) and bound this channel as internal.")],
+    )
+
+
+def linked_post(card: ProjectCard, audience: str) -> dict[str, Any]:
+    if audience == "client":
+        text = (
+            f":handshake: This channel is now linked to *{escape(card.name)}*. "
+            "Project updates for the client will be shared here."
+        )
+    else:
+        text = f":link: This channel is now an internal channel of *{escape(card.name)}* (`{card.key}`)."
+    return message(f"Linked to {escape(card.name)}", [section(text)])
+
+
+def linked_reply(card: ProjectCard, audience: str) -> dict[str, Any]:
+    return ephemeral(
+        f"Linked as {audience} channel.",
+        [section(f":white_check_mark: Linked this channel to `{card.key}` as a *{audience}* channel.")],
+    )
+
+
+def role_reply(card: ProjectCard, user_id: str, role: str) -> dict[str, Any]:
+    if role == "remove":
+        text = f":white_check_mark: <@{user_id}> no longer has a role in `{card.key}`."
+    else:
+        text = f":white_check_mark: <@{user_id}> is now {ROLE_NAMES[role]} of `{card.key}`."
+    return ephemeral(text, [section(text)])
+
+
+def list_reply(cards: list[ProjectCard], audience: str) -> dict[str, Any]:
+    if not cards:
+        return ephemeral("No projects yet.", [section("No projects yet. Start one with `/project create <name>`.")])
+
+    def line(card: ProjectCard) -> str:
+        client = f" for {escape(card.client)}" if card.client and audience == "internal" else ""
+        due = f", due {card.due.isoformat()}" if card.due else ""
+        return f"`{card.key}` *{escape(card.name)}*{client}{due}"
+
+    blocks = [header("Projects"), section(bulleted(cards, line, most=40)), divider(),
+              context("`/project status project=<key>` shows one.")]
+    return ephemeral(f"{len(cards)} projects", blocks)
+
+
+def notice(text: str) -> dict[str, Any]:
+    return message(text, [section(text)])

@@ -1,0 +1,46 @@
+"""What every handler and job needs, built once per process: settings, database, Slack client, clock, outbox."""
+from __future__ import annotations
+
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.outbox import Outbox
+from bot.slack import make_client
+from storage.db import Database
+
+
+class Clock(Protocol):
+    def now(self): ...  # noqa: ANN201 - returns an aware datetime
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    client: WebClient
+    clock: Clock
+    outbox: Outbox
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    executor: Executor | None = None,
+) -> Runtime:
+    from bot.clock import SystemClock
+
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="liaison-post")
+    return Runtime(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        client=client,
+        clock=clock or SystemClock(),
+        outbox=Outbox(client, executor),
+    )

@@ -1,0 +1,317 @@
+"""Projects, their channels and the people in them: the rules, independent of Slack."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.actors import INTERNAL_ROLES, ROLE_NAMES, Actor, check_role_target, require_role, require_team_member
+from bot.errors import BadInput, NotFound
+from bot.services import audit
+from bot.services.people import ensure_workspace
+from storage import queries
+from storage.models import ROLES, Member, Project, ProjectChannel
+
+NAME_MAX = 80
+CLIENT_MAX = 80
+KEY_MAX = 24
+_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class ProjectDraft:
+    name: str
+    key: str
+    client: str | None
+    due: date | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    channel_id: str
+    name: str
+    is_ext_shared: bool
+    is_private: bool = False
+    is_archived: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelCard:
+    channel_id: str
+    name: str
+    audience: str
+    is_archived: bool
+
+
+@dataclass(frozen=True)
+class MemberCard:
+    user_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    key: str
+    name: str
+    client: str | None
+    due: date | None
+    timezone: str
+    created_by: str
+    channels: tuple[ChannelCard, ...]
+    members: tuple[MemberCard, ...]
+
+    def channels_for(self, audience: str) -> tuple[ChannelCard, ...]:
+        return tuple(c for c in self.channels if c.audience == audience and not c.is_archived)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The project a channel belongs to, as middleware sees it."""
+
+    project_id: int
+    key: str
+    audience: str
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_name.lower())
+    key = ""
+    for word in words:
+        candidate = f"{key}-{word}" if key else word
+        if len(candidate) > KEY_MAX:
+            break
+        key = candidate
+    return key or (words[0][:KEY_MAX] if words else "")
+
+
+def draft_project(
+    name: str,
+    *,
+    client: str | None,
+    due: str | None,
+    tz: str | None,
+    key: str | None,
+    default_tz: str,
+    now: datetime,
+) -> ProjectDraft:
+    """Check what the person typed (command or modal) before anything is stored."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise BadInput("A project needs a name, e.g. `/project create Acme website client=\"Acme Co\"`.", "name")
+    if len(name) > NAME_MAX:
+        raise BadInput(f"The name is {len(name):,} characters long; keep it to {NAME_MAX}.", "name")
+    client = " ".join(client.split()) if client else None
+    if client and len(client) > CLIENT_MAX:
+        raise BadInput(f"The client name is {len(client):,} characters long; keep it to {CLIENT_MAX}.", "client")
+
+    timezone = (tz or default_tz).strip()
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"`{timezone}` is not a timezone I know. Use an IANA name such as `Europe/Paris`.", "tz") from None
+
+    due_date = None
+    if due:
+        try:
+            due_date = date.fromisoformat(due.strip())
+        except ValueError:
+            raise BadInput(f"`{due}` is not a date. Write it as YYYY-MM-DD, e.g. `due=2026-12-15`.", "due") from None
+        if due_date < now.astimezone(zone).date():
+            raise BadInput(f"The due date {due_date.isoformat()} is in the past.", "due")
+
+    if key:
+        key = key.strip().lower()
+        if not _KEY.match(key):
+            raise BadInput(
+                f"`{key}` can't be a project key: use up to {KEY_MAX} lowercase letters, digits and dashes.", "key"
+            )
+    else:
+        key = slugify(name)
+        if not key:
+            raise BadInput("I can't make a short key from that name; give one with `key=`, e.g. `key=acme-web`.", "key")
+    return ProjectDraft(name=name, key=key, client=client, due=due_date, timezone=timezone)
+
+
+def create_project(
+    session: Session, actor: Actor, draft: ProjectDraft, channel: ChannelFacts, now: datetime
+) -> ProjectCard:
+    require_team_member(actor, "create projects")
+    if channel.is_ext_shared:
+        raise BadInput(
+            "This channel is shared with another organisation, so it can't be a project's internal channel. "
+            f"Run `/project create` in an internal channel, then `/project link {draft.key}` here."
+        )
+    _check_channel_free(session, actor.team_id, channel)
+    if queries.project_by_key(session, actor.team_id, draft.key):
+        raise BadInput(
+            f"A project with the key `{draft.key}` already exists. Choose another, e.g. `key={draft.key[:21]}-2`.",
+            "key",
+        )
+    ensure_workspace(session, actor.team_id, now)
+    project = Project(
+        team_id=actor.team_id,
+        key=draft.key,
+        name=draft.name,
+        client_name=draft.client,
+        due_date=draft.due,
+        timezone=draft.timezone,
+        created_by=actor.user_id,
+        created_at=now,
+    )
+    project.channels.append(_binding(actor, channel, "internal", now))
+    project.members.append(Member(user_id=actor.user_id, role="lead", added_by=actor.user_id, added_at=now))
+    session.add(project)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request took the key or the channel between our check and our insert.
+        raise BadInput(f"The key `{draft.key}` or this channel was just taken by another project; try again.") from None
+    audit.record(
+        session, actor, "project.create", f"project:{draft.key}", now, project.id,
+        name=draft.name, client=draft.client, due=draft.due.isoformat() if draft.due else None,
+        timezone=draft.timezone, channel=channel.channel_id,
+    )
+    return card_of(project)
+
+
+def link_channel(session: Session, actor: Actor, project_id: int, channel: ChannelFacts, now: datetime) -> ProjectCard:
+    """Bind a channel to the project; Slack decides its audience: shared with another org means client."""
+    project = _load(session, project_id)
+    require_role(actor.with_role(queries.role_of(session, project_id, actor.user_id)), INTERNAL_ROLES, "link channels")
+    if channel.is_archived:
+        raise BadInput("This channel is archived; unarchive it first.")
+    existing = queries.binding_for_channel(session, actor.team_id, channel.channel_id)
+    if existing and existing.project_id == project_id:
+        raise BadInput(f"This channel is already linked to `{project.key}` as its {existing.audience} channel.")
+    _check_channel_free(session, actor.team_id, channel)
+    audience = "client" if channel.is_ext_shared else "internal"
+    project.channels.append(_binding(actor, channel, audience, now))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise BadInput("This channel was just linked to another project.") from None
+    audit.record(session, actor, "channel.link", f"channel:{channel.channel_id}", now, project_id, audience=audience)
+    return card_of(project)
+
+
+def set_role(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    target_user: str,
+    target_is_external: bool,
+    role: str,
+    now: datetime,
+) -> ProjectCard:
+    project = _load(session, project_id)
+    require_role(actor.with_role(queries.role_of(session, project_id, actor.user_id)), ("lead",), "change roles")
+    if role not in (*ROLES, "remove"):
+        names = ", ".join(f"`{r}`" for r in (*ROLES, "remove"))
+        raise BadInput(f"`{role}` is not a role. Use one of {names}.", "role")
+    if role != "remove":
+        check_role_target(role, target_is_external)
+    current = queries.member(session, project_id, target_user)
+    leads = [m for m in project.members if m.role == "lead"]
+    if current and current.role == "lead" and role != "lead" and len(leads) == 1:
+        raise BadInput("That is the project's only lead. Make someone else lead first.")
+    if role == "remove":
+        if current is None:
+            raise NotFound("That person has no role in this project.")
+        project.members.remove(current)
+    elif current is None:
+        project.members.append(Member(user_id=target_user, role=role, added_by=actor.user_id, added_at=now))
+    elif current.role == role:
+        raise BadInput(f"<@{target_user}> is already the {ROLE_NAMES[role]} here.")
+    else:
+        current.role = role
+    session.flush()
+    audit.record(
+        session, actor, "member.role", f"user:{target_user}", now, project_id,
+        role=role, previous=current.role if current and role != "remove" else None,
+    )
+    return card_of(project)
+
+
+def resolve(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> int:
+    """The project a command is about: named with project=<key>, or else the channel's own."""
+    binding = queries.binding_for_channel(session, actor.team_id, channel_id) if channel_id else None
+    if key:
+        project = queries.project_by_key(session, actor.team_id, key.strip().lower())
+        # People from another organisation only ever reach the project of the channel they are in.
+        if project is None or (actor.is_client and (binding is None or binding.project_id != project.id)):
+            raise NotFound(f"There is no project `{key}`. `/project list` shows the projects you can see.")
+        return project.id
+    if binding is None:
+        raise NotFound(
+            "This channel isn't linked to a project. Name one with `project=<key>`, "
+            "or run `/project create <name>` here."
+        )
+    return binding.project_id
+
+
+def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | None:
+    row = queries.binding_for_channel(session, team_id, channel_id)
+    if row is None or row.is_archived:
+        return None
+    return Binding(row.project_id, row.project.key, row.audience)
+
+
+def status(session: Session, actor: Actor, project_id: int) -> ProjectCard:
+    return card_of(_load(session, project_id))
+
+
+def list_for(session: Session, actor: Actor, channel_id: str | None) -> list[ProjectCard]:
+    if actor.is_client:
+        binding = binding_of(session, actor.team_id, channel_id) if channel_id else None
+        if binding is None or binding.audience != "client":
+            return []
+        return [card_of(p) for p in queries.projects_with_people(session, actor.team_id, [binding.project_id])]
+    return [card_of(p) for p in queries.projects_with_people(session, actor.team_id)]
+
+
+def card_of(project: Project) -> ProjectCard:
+    return ProjectCard(
+        key=project.key,
+        name=project.name,
+        client=project.client_name,
+        due=project.due_date,
+        timezone=project.timezone,
+        created_by=project.created_by,
+        channels=tuple(ChannelCard(c.channel_id, c.name, c.audience, c.is_archived) for c in project.channels),
+        members=tuple(MemberCard(m.user_id, m.role) for m in project.members),
+    )
+
+
+def _load(session: Session, project_id: int) -> Project:
+    project = queries.project_with_people(session, project_id)
+    if project is None:
+        raise NotFound("That project no longer exists.")
+    return project
+
+
+def _check_channel_free(session: Session, team_id: str, channel: ChannelFacts) -> None:
+    taken = queries.binding_for_channel(session, team_id, channel.channel_id)
+    if taken is not None:
+        raise BadInput(
+            f"This channel already belongs to project `{taken.project.key}`. "
+            "A channel serves one project; use another channel or name the project with `project=<key>`."
+        )
+
+
+def _binding(actor: Actor, channel: ChannelFacts, audience: str, now: datetime) -> ProjectChannel:
+    return ProjectChannel(
+        team_id=actor.team_id,
+        channel_id=channel.channel_id,
+        name=channel.name[:200],
+        audience=audience,
+        is_archived=False,
+        bound_by=actor.user_id,
+        bound_at=now,
+    )

@@ -1,0 +1,106 @@
+"""Talking to Slack's Web API: a client that retries what is worth retrying, and lookups that say what went wrong."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from bot.errors import SlackTrouble
+from bot.services.people import PersonFacts
+from bot.services.projects import ChannelFacts
+
+log = logging.getLogger(__name__)
+
+
+def retry_handlers() -> list[Any]:
+    # slack_sdk retries only connection errors by default; 429 (honouring Retry-After) and 5xx need their own.
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def make_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers())
+
+
+def error_code(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or error.response.status_code)
+    return type(error).__name__
+
+
+def person_facts(client: WebClient, user_id: str) -> PersonFacts:
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except (SlackApiError, SlackClientError) as e:
+        log.warning("users.info %s failed: %s", user_id, error_code(e))
+        raise SlackTrouble("I couldn't look you up in Slack just now, so nothing was done. Please try again.") from e
+    profile = user.get("profile") or {}
+    return PersonFacts(
+        user_id=user_id,
+        home_team_id=user.get("team_id", ""),
+        name=profile.get("display_name") or user.get("real_name") or user.get("name", ""),
+        is_stranger=bool(user.get("is_stranger")),
+        tz=user.get("tz"),
+    )
+
+
+def channel_facts(client: WebClient, channel_id: str) -> ChannelFacts:
+    try:
+        channel = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as e:
+        code = error_code(e)
+        log.warning("conversations.info %s failed: %s", channel_id, code)
+        if code == "channel_not_found":
+            raise SlackTrouble("I can't see this channel. Invite me first: `/invite @Liaison`.") from e
+        raise SlackTrouble("Slack didn't tell me about this channel just now, so nothing was done. Try again.") from e
+    except SlackClientError as e:
+        raise SlackTrouble("I couldn't reach Slack just now, so nothing was done. Please try again.") from e
+    return ChannelFacts(
+        channel_id=channel_id,
+        name=channel.get("name", ""),
+        is_ext_shared=bool(channel.get("is_ext_shared")),
+        is_private=bool(channel.get("is_private")),
+        is_archived=bool(channel.get("is_archived")),
+    )
+
+
+def post(client: WebClient, channel_id: str, payload: dict[str, Any]) -> str | None:
+    """Post to a channel, joining it first when Slack says we are not in it. Returns the error code or None."""
+    try:
+        client.chat_postMessage(channel=channel_id, **payload)
+        return None
+    except SlackApiError as e:
+        code = error_code(e)
+        if code != "not_in_channel":
+            log.warning("chat.postMessage to %s failed: %s", channel_id, code)
+            return code
+    except SlackClientError as e:
+        log.warning("chat.postMessage to %s failed: %s", channel_id, e)
+        return error_code(e)
+    try:
+        client.conversations_join(channel=channel_id)
+        client.chat_postMessage(channel=channel_id, **payload)
+        return None
+    except (SlackApiError, SlackClientError) as e:
+        log.warning("joining %s to post failed: %s", channel_id, error_code(e))
+        return "not_in_channel"
+
+
+def respond(response_url: str | None, payload: dict[str, Any]) -> None:
+    if not response_url:
+        return
+    try:
+        WebhookClient(response_url, retry_handlers=retry_handlers()).send_dict(payload)
+    except SlackClientError as e:
+        log.warning("response_url post failed: %s", e)

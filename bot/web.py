@@ -1,0 +1,61 @@
+"""HTTP mode: a WSGI app (POST /slack/events, GET /healthz) served by gunicorn, one Bolt app per worker."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def make_wsgi(rt: Runtime) -> Callable[..., Iterable[bytes]]:
+    slack_handler = SlackRequestHandler(build_app(rt), path=EVENTS_PATH)
+
+    def healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            with rt.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as e:  # a load balancer wants a status, not a traceback
+            log.warning("health check failed: %s", e)
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"database unavailable\n"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok\n"]
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return healthz(start_response)
+        if path == EVENTS_PATH and method == "POST":
+            return slack_handler(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+
+    return application
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("timeout", 30)
+
+        def load(self) -> Callable[..., Iterable[bytes]]:
+            # Runs in each worker after the fork: every worker has its own database pool and Slack client.
+            return make_wsgi(build_runtime(settings))
+
+    Server().run()

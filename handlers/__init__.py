@@ -1,0 +1,17 @@
+"""Every feature module, listed once: each registers its listeners and declares what the manifest needs."""
+from __future__ import annotations
+
+from types import ModuleType
+
+from slack_bolt import App
+
+from bot.runtime import Runtime
+from handlers import channels, context, errors, mentions, projects
+
+# Order matters: errors and identity first, so every feature sees an actor and a friendly error path.
+FEATURES: list[ModuleType] = [errors, context, projects, channels, mentions]
+
+
+def register_all(app: App, rt: Runtime) -> None:
+    for feature in FEATURES:
+        feature.register(app, rt)

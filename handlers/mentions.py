@@ -1,0 +1,20 @@
+"""@Liaison mentions: how people from the client's organisation (who can't use our slash commands) reach us."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.render.mentions import mention_help
+from bot.runtime import Runtime
+
+EVENTS = ["app_mention"]
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], client: WebClient) -> None:
+        rt.outbox.executor.submit(
+            client.chat_postEphemeral, channel=event["channel"], user=event["user"], **mention_help()
+        )

@@ -1,0 +1,166 @@
+"""/project: create, link, status, role, list, help; and the create-project modal."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import slack
+from bot.actors import Actor, require_team_member
+from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
+from bot.errors import BadInput, SlackTrouble
+from bot.render import modals
+from bot.render import projects as render
+from bot.render.help import help_message
+from bot.runtime import Runtime
+from bot.services import people, projects
+from handlers.context import actor_of
+
+PROJECT = CommandSpec(
+    name="/project",
+    summary="set up client projects, their channels and people",
+    subs=(
+        Sub(
+            "create",
+            "Create a project and make this channel its internal channel. Without a name it opens a form.",
+            usage='<name> [client="Client Co"] [due=YYYY-MM-DD] [tz=Area/City] [key=short-key]',
+            options={
+                "client": "the client organisation",
+                "due": "delivery date, YYYY-MM-DD",
+                "tz": "IANA timezone for dates and digests (default from LIAISON_TIMEZONE)",
+                "key": "short key used to name the project (made from the name if left out)",
+            },
+            example='create Acme website client="Acme Co" due=2026-12-15 tz=Europe/London',
+        ),
+        Sub(
+            "link",
+            "Link this channel to a project. A channel shared with the client (Slack Connect) becomes its client "
+            "channel; any other channel becomes another internal channel.",
+            usage="<key>",
+            example="link acme-website",
+        ),
+        Sub("status", "Show the project of this channel (or the one named).", example="status project=acme-website"),
+        Sub(
+            "role",
+            "Give someone a role in the project, or remove it.",
+            usage="@person lead|team|client_approver|client|remove",
+            example="role @casey client_approver",
+        ),
+        Sub("list", "List the projects you can see.", example="list"),
+        Sub("help", "Show this help.", example="help"),
+    ),
+)
+
+COMMANDS = [PROJECT]
+
+
+def register(app: App, rt: Runtime) -> None:
+    subcommands: dict[str, Callable[..., dict[str, Any]]] = {
+        "create": _create,
+        "link": _link,
+        "status": _status,
+        "role": _role,
+        "list": _list,
+    }
+
+    @app.command(PROJECT.name)
+    def on_project_command(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        parsed = parse(PROJECT, body.get("text", ""))
+        if parsed.sub == "help":
+            ack(**help_message(PROJECT))
+            return
+        ack(**subcommands[parsed.sub](rt, parsed, actor_of(context), body, client))
+
+    @app.view(modals.ProjectCreateIds.CALLBACK)
+    def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        channel_id, values = modals.read_project_create(body["view"])
+        actor = actor_of(context)
+        now = rt.clock.now()
+        draft = projects.draft_project(
+            values["name"] or "", client=values["client"], due=values["due"], tz=values["tz"], key=values["key"],
+            default_tz=rt.settings.timezone, now=now,
+        )
+        channel = slack.channel_facts(client, channel_id)
+        with rt.db.transaction() as session:
+            card = projects.create_project(session, actor, draft, channel, now)
+        ack()
+        rt.outbox.post(channel_id, render.created_post(card))
+
+
+def _in_channel(body: dict[str, Any]) -> str:
+    channel_id = body.get("channel_id", "")
+    if channel_id.startswith("D"):
+        raise BadInput("Run this in a channel, not in a direct message.")
+    return channel_id
+
+
+def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    channel_id = _in_channel(body)
+    require_team_member(actor, "create projects")
+    if not parsed.text and not parsed.options:
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=modals.project_create_modal(channel_id, rt.settings.timezone))
+        except SlackApiError as e:
+            raise SlackTrouble("Slack didn't open the form. Type it instead: `/project create <name> ...`.") from e
+        return {}
+    now = rt.clock.now()
+    draft = projects.draft_project(
+        parsed.text, client=parsed.option("client"), due=parsed.option("due"), tz=parsed.option("tz"),
+        key=parsed.option("key"), default_tz=rt.settings.timezone, now=now,
+    )
+    channel = slack.channel_facts(client, channel_id)
+    with rt.db.transaction() as session:
+        card = projects.create_project(session, actor, draft, channel, now)
+    rt.outbox.post(channel_id, render.created_post(card), body.get("response_url"))
+    return render.created_reply(card)
+
+
+def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    channel_id = _in_channel(body)
+    require_team_member(actor, "link channels")
+    key = parsed.option("project") or (parsed.text.split()[0] if parsed.text else "")
+    if not key:
+        raise BadInput("Which project? Name it: `/project link <key>` (`/project list` shows the keys).")
+    channel = slack.channel_facts(client, channel_id)
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        project_id = projects.resolve(session, actor, None, key)
+        card = projects.link_channel(session, actor, project_id, channel, now)
+    audience = "client" if channel.is_ext_shared else "internal"
+    rt.outbox.post(channel_id, render.linked_post(card, audience), body.get("response_url"))
+    return render.linked_reply(card, audience)
+
+
+def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    with rt.db.read() as session:
+        project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
+        card = projects.status(session, actor, project_id)
+    return render.status_reply(card, "client" if actor.is_client else "internal")
+
+
+def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    words = parsed.text.split()
+    target = user_id_of(words[0]) if words else None
+    if target is None:
+        raise BadInput("Mention the person and the role: `/project role @casey client_approver`.")
+    if len(words) < 2:
+        raise BadInput("Which role? One of `lead`, `team`, `client_approver`, `client`, or `remove`.", "role")
+    role = words[1].lower()
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        known = people.known(session, actor.team_id, target, now)
+    facts = None if known else slack.person_facts(client, target)
+    with rt.db.transaction() as session:
+        target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
+        project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
+        card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
+    return render.role_reply(card, target, role)
+
+
+def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+    with rt.db.read() as session:
+        cards = projects.list_for(session, actor, body.get("channel_id"))
+    return render.list_reply(cards, "client" if actor.is_client else "internal")

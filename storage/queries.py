@@ -1,0 +1,75 @@
+"""Named reads and writes shared by services and the scheduler."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Base, Member, Person, Project, ProjectChannel
+
+
+def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:
+    """INSERT that quietly keeps an existing row: safe when two processes create the same row at once."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def upsert(session: Session, model: type[Base], values: dict[str, Any], keys: list[str]) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(model).values(**values)
+    changes = {k: stmt.excluded[k] for k in values if k not in keys}
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
+def person(session: Session, team_id: str, user_id: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.team_id == team_id, Person.user_id == user_id))
+
+
+def binding_for_channel(session: Session, team_id: str, channel_id: str) -> ProjectChannel | None:
+    return session.scalar(
+        select(ProjectChannel).where(ProjectChannel.team_id == team_id, ProjectChannel.channel_id == channel_id)
+    )
+
+
+def project_by_key(session: Session, team_id: str, key: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.team_id == team_id, Project.key == key))
+
+
+def project_with_people(session: Session, project_id: int) -> Project | None:
+    return session.scalar(
+        select(Project)
+        .where(Project.id == project_id)
+        .options(selectinload(Project.channels), selectinload(Project.members))
+    )
+
+
+def projects_with_people(session: Session, team_id: str, ids: list[int] | None = None) -> list[Project]:
+    stmt = (
+        select(Project)
+        .where(Project.team_id == team_id)
+        .options(selectinload(Project.channels), selectinload(Project.members))
+        .order_by(Project.key)
+    )
+    if ids is not None:
+        stmt = stmt.where(Project.id.in_(ids))
+    return list(session.scalars(stmt))
+
+
+def member(session: Session, project_id: int, user_id: str) -> Member | None:
+    return session.scalar(select(Member).where(Member.project_id == project_id, Member.user_id == user_id))
+
+
+def role_of(session: Session, project_id: int, user_id: str) -> str | None:
+    return session.scalar(select(Member.role).where(Member.project_id == project_id, Member.user_id == user_id))
+
+
+def people_named(session: Session, team_id: str, user_ids: set[str]) -> dict[str, str]:
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(Person.user_id, Person.name).where(Person.team_id == team_id, Person.user_id.in_(user_ids))
+    )
+    return {user_id: name for user_id, name in rows}
