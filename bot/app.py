@@ -9,7 +9,7 @@ from handlers import register_all
 
 def build_app(rt: Runtime, signing_secret: str | None = None) -> App:
     app = App(
-        token=rt.settings.slack_bot_token,
+        token=None,  # the client below carries it (Bolt warns when both are given)
         signing_secret=signing_secret or rt.settings.slack_signing_secret or "",
         client=rt.client,
         # Listeners answer in the ack itself (stored, then replied to); posts go through the outbox afterwards.

@@ -145,8 +145,10 @@ class Console:
             if call.method in _QUIET or getattr(call, "failed", None):
                 continue
             if call.method == "chat.postMessage":
-                where = names.get(call.args.get("channel", ""), call.args.get("channel"))
-                out.append(_indent(f"Liaison in #{where}:", message_text(call.args, names)))
+                target = call.args.get("channel", "")
+                where = (f"to @{names[target]} (direct message)" if target in self.world.users
+                         else f"in #{names.get(target, target)}")
+                out.append(_indent(f"Liaison {where}:", message_text(call.args, names)))
             elif call.method == "chat.postEphemeral":
                 out.append(_indent(f"Liaison (only @{names.get(call.args.get('user'), '')} can see this):",
                                    message_text(call.args, names)))

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 _MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
+_EMOJI_CHARS = {"white_check_mark": "✅", "warning": "⚠️", "sparkles": "✨", "handshake": "🤝", "link": "🔗",
+                "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "calendar": "📅"}
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
@@ -16,6 +19,7 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
         return f"{'@' if sigil == '@' else '#'}{label or names.get(ident, ident)}"
 
     text = _MENTION.sub(mention, text)
+    text = _EMOJI.sub(lambda m: _EMOJI_CHARS.get(m.group(1), m.group(0)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
