@@ -1,0 +1,81 @@
+"""`liaison serve`: the production HTTP server (gunicorn) answers Slack and load balancers."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bot import payloads
+from bot.fake_slack import FakeSlack
+
+SECRET = "serve-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    port = free_port()
+    fake = FakeSlack().start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_", "DATABASE_URL"))}
+    env.update(SLACK_BOT_TOKEN="xoxb-serve-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
+               DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('serve')}/liaison.db",
+               LIAISON_ENV_FILE="/nonexistent/.env")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--threads", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"liaison serve exited: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+    else:
+        pytest.fail("liaison serve did not answer /healthz within 30 s")
+    yield base, fake
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=15)
+    fake.stop()
+
+
+def test_healthz(served):
+    base, _ = served
+    with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_signed_command_is_answered_and_posted(served):
+    base, fake = served
+    body, ctype = payloads.command("/project", "create Served Project", user_id="U0LEAD", channel_id="C0INTERNAL",
+                                   team_id="T0AGENCY", response_url=fake.response_url("C0INTERNAL", "U0LEAD"))
+    request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
+                                     headers={"content-type": ctype, **payloads.sign(SECRET, body)})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200 and "Created" in response.read().decode()
+    assert "Served Project" in str(fake.wait_for("chat.postMessage")[0].args)
+
+
+def test_unsigned_request_is_refused(served):
+    base, _ = served
+    request = urllib.request.Request(base + "/slack/events", data=b"command=/project&text=list", method="POST",
+                                     headers={"content-type": "application/x-www-form-urlencoded"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 401
