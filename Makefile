@@ -19,4 +19,4 @@ run: $(STAMP)
 	$(BIN)/liaison $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+import threading
+from concurrent.futures import Executor, Future, wait
 from typing import Any
 
 from slack_sdk import WebClient
@@ -30,10 +31,29 @@ class Outbox:
     def __init__(self, client: WebClient, executor: Executor):
         self.client = client
         self.executor = executor
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.executor.submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait for what is queued (tests, and a clean shutdown)."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending, timeout=timeout)
 
     def post(self, channel_id: str, payload: dict[str, Any], response_url: str | None = None) -> Future[Any]:
         """Post to a channel later; if Slack refuses, tell the person through response_url (nothing is lost)."""
-        return self.executor.submit(self._post, channel_id, payload, response_url)
+        return self.later(self._post, channel_id, payload, response_url)
 
     def _post(self, channel_id: str, payload: dict[str, Any], response_url: str | None) -> None:
         try:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.outbox import Outbox
-from bot.slack import make_client
+from bot.slack import make_client, make_quick_client
 from storage.db import Database
 
 
@@ -21,7 +21,8 @@ class Clock(Protocol):
 class Runtime:
     settings: Settings
     db: Database
-    client: WebClient
+    client: WebClient  # posts, after the ack: retried patiently
+    quick: WebClient  # lookups before the ack: retried only briefly
     clock: Clock
     outbox: Outbox
 
@@ -41,6 +42,7 @@ def build_runtime(
         settings=settings,
         db=db or Database(settings.database_url),
         client=client,
+        quick=make_quick_client(settings.slack_bot_token, settings.slack_api_url),
         clock=clock or SystemClock(),
         outbox=Outbox(client, executor),
     )

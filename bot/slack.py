@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from bot.errors import SlackTrouble
+from bot.errors import NotFound, SlackTrouble
 from bot.services.people import PersonFacts
 from bot.services.projects import ChannelFacts
 
@@ -33,6 +33,22 @@ def make_client(token: str | None, base_url: str, timeout: int = 10) -> WebClien
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers())
 
 
+class _ShortRateLimitRetry(RateLimitErrorRetryHandler):
+    """Wait out a 429 only when Slack asks for a second or less: there are under 3 s before the ack is due."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+        return int(retry_after[0]) <= 1
+
+
+def make_quick_client(token: str | None, base_url: str) -> WebClient:
+    """For calls made before the ack (lookups, views.open): bounded so the ack stays inside Slack's 3 s."""
+    handlers = [ConnectionErrorRetryHandler(1), _ShortRateLimitRetry(1), ServerErrorRetryHandler(1)]
+    return WebClient(token=token, base_url=base_url, timeout=2, retry_handlers=handlers)
+
+
 def error_code(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or error.response.status_code)
@@ -44,7 +60,9 @@ def person_facts(client: WebClient, user_id: str) -> PersonFacts:
         user = client.users_info(user=user_id)["user"]
     except (SlackApiError, SlackClientError) as e:
         log.warning("users.info %s failed: %s", user_id, error_code(e))
-        raise SlackTrouble("I couldn't look you up in Slack just now, so nothing was done. Please try again.") from e
+        if error_code(e) == "user_not_found":
+            raise NotFound(f"Slack doesn't know the person <@{user_id}>.") from e
+        raise SlackTrouble("I couldn't look someone up in Slack just now, so nothing was done. Try again.") from e
     profile = user.get("profile") or {}
     return PersonFacts(
         user_id=user_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
 
 from bot import slack
 from bot.render.projects import notice
@@ -30,12 +29,12 @@ def register(app: App, rt: Runtime) -> None:
             rt.outbox.post(n.channel_id, notice(n.text))
 
     @app.event("channel_id_changed")
-    def on_channel_id_changed(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def on_channel_id_changed(event: dict[str, Any], context: BoltContext) -> None:
         team_id, new_id = workspace_of(context), event["new_channel_id"]
         with rt.db.transaction() as session:
             channels.id_changed(session, team_id, event["old_channel_id"], new_id, rt.clock.now())
         # A private channel gets a new ID when it is shared; make sure its audience follows.
-        if slack.channel_facts(client, new_id).is_ext_shared:
+        if slack.channel_facts(rt.quick, new_id).is_ext_shared:
             with rt.db.transaction() as session:
                 notices = channels.shared(session, team_id, new_id, rt.clock.now())
             tell(notices)

@@ -30,7 +30,7 @@ def register(app: App, rt: Runtime) -> None:
                 binding = projects.binding_of(session, team_id, channel_id) if channel_id else None
                 role = queries.role_of(session, binding.project_id, user_id) if binding else None
             if actor is None:
-                facts = slack.person_facts(context.client, user_id)
+                facts = slack.person_facts(rt.quick, user_id)
                 with rt.db.transaction() as session:
                     actor = people.remember(session, team_id, facts, now)
             context["actor"] = actor.with_role(role)

@@ -15,6 +15,4 @@ EVENTS = ["app_mention"]
 def register(app: App, rt: Runtime) -> None:
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], client: WebClient) -> None:
-        rt.outbox.executor.submit(
-            client.chat_postEphemeral, channel=event["channel"], user=event["user"], **mention_help()
-        )
+        rt.outbox.later(client.chat_postEphemeral, channel=event["channel"], user=event["user"], **mention_help())

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import slack
@@ -67,15 +66,15 @@ def register(app: App, rt: Runtime) -> None:
     }
 
     @app.command(PROJECT.name)
-    def on_project_command(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def on_project_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         parsed = parse(PROJECT, body.get("text", ""))
         if parsed.sub == "help":
             ack(**help_message(PROJECT))
             return
-        ack(**subcommands[parsed.sub](rt, parsed, actor_of(context), body, client))
+        ack(**subcommands[parsed.sub](rt, parsed, actor_of(context), body))
 
     @app.view(modals.ProjectCreateIds.CALLBACK)
-    def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         channel_id, values = modals.read_project_create(body["view"])
         actor = actor_of(context)
         now = rt.clock.now()
@@ -83,7 +82,7 @@ def register(app: App, rt: Runtime) -> None:
             values["name"] or "", client=values["client"], due=values["due"], tz=values["tz"], key=values["key"],
             default_tz=rt.settings.timezone, now=now,
         )
-        channel = slack.channel_facts(client, channel_id)
+        channel = slack.channel_facts(rt.quick, channel_id)
         with rt.db.transaction() as session:
             card = projects.create_project(session, actor, draft, channel, now)
         ack()
@@ -97,12 +96,12 @@ def _in_channel(body: dict[str, Any]) -> str:
     return channel_id
 
 
-def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     channel_id = _in_channel(body)
     require_team_member(actor, "create projects")
     if not parsed.text and not parsed.options:
         try:
-            client.views_open(trigger_id=body["trigger_id"], view=modals.project_create_modal(channel_id, rt.settings.timezone))
+            rt.quick.views_open(trigger_id=body["trigger_id"], view=modals.project_create_modal(channel_id, rt.settings.timezone))
         except SlackApiError as e:
             raise SlackTrouble("Slack didn't open the form. Type it instead: `/project create <name> ...`.") from e
         return {}
@@ -111,20 +110,20 @@ def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], cli
         parsed.text, client=parsed.option("client"), due=parsed.option("due"), tz=parsed.option("tz"),
         key=parsed.option("key"), default_tz=rt.settings.timezone, now=now,
     )
-    channel = slack.channel_facts(client, channel_id)
+    channel = slack.channel_facts(rt.quick, channel_id)
     with rt.db.transaction() as session:
         card = projects.create_project(session, actor, draft, channel, now)
     rt.outbox.post(channel_id, render.created_post(card), body.get("response_url"))
     return render.created_reply(card)
 
 
-def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     channel_id = _in_channel(body)
     require_team_member(actor, "link channels")
     key = parsed.option("project") or (parsed.text.split()[0] if parsed.text else "")
     if not key:
         raise BadInput("Which project? Name it: `/project link <key>` (`/project list` shows the keys).")
-    channel = slack.channel_facts(client, channel_id)
+    channel = slack.channel_facts(rt.quick, channel_id)
     now = rt.clock.now()
     with rt.db.transaction() as session:
         project_id = projects.resolve(session, actor, None, key)
@@ -134,14 +133,14 @@ def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], clien
     return render.linked_reply(card, audience)
 
 
-def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
         project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
         card = projects.status(session, actor, project_id)
     return render.status_reply(card, "client" if actor.is_client else "internal")
 
 
-def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     words = parsed.text.split()
     target = user_id_of(words[0]) if words else None
     if target is None:
@@ -152,7 +151,7 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], clien
     now = rt.clock.now()
     with rt.db.read() as session:
         known = people.known(session, actor.team_id, target, now)
-    facts = None if known else slack.person_facts(client, target)
+    facts = None if known else slack.person_facts(rt.quick, target)
     with rt.db.transaction() as session:
         target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
         project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
@@ -160,7 +159,7 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], clien
     return render.role_reply(card, target, role)
 
 
-def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], client: WebClient) -> dict[str, Any]:
+def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
         cards = projects.list_for(session, actor, body.get("channel_id"))
     return render.list_reply(cards, "client" if actor.is_client else "internal")

@@ -170,7 +170,8 @@ def server(db: Database, fake_slack: FakeSlack, clock: ManualClock) -> Iterator[
 
 
 @pytest.fixture
-def app(server: LiaisonServer, clean_db: Database, slack: FakeSlack, clock: ManualClock) -> LiaisonServer:
-    """Per test: empty tables, a fresh fake workspace, the clock at START."""
+def app(server: LiaisonServer, clean_db: Database, slack: FakeSlack, clock: ManualClock) -> Iterator[LiaisonServer]:
+    """Per test: empty tables, a fresh fake workspace, the clock at START; afterwards, posts finish."""
     clock.set(START)
-    return server
+    yield server
+    server.rt.outbox.drain()
