@@ -20,6 +20,7 @@ from bot import payloads
 from bot.app import build_app
 from bot.clock import ManualClock, SystemClock
 from bot.config import Settings
+from bot.manifest import build_manifest
 from bot.fake_slack import Call, Channel, FakeSlack, User, World
 from bot.outbox import InlineExecutor
 from bot.render.as_text import message_text, view_text
@@ -62,6 +63,7 @@ class Console:
         self.user = next(u for u in self.world.users.values() if u.team_id == self.world.team_id and not u.is_bot)
         self.channel = next(c for c in self.world.channels.values() if not c.is_ext_shared)
         self.last_view: dict[str, Any] | None = None
+        self.subscribed = set(build_manifest()["settings"]["event_subscriptions"]["bot_events"])
 
     def close(self) -> None:
         self.slack.stop()
@@ -112,6 +114,8 @@ class Console:
         text = re.sub(r"@liaison\b", f"<@{self.world.bot_user_id}>", line, flags=re.I)
         text = _escape_mentions(text, self.world)
         kind = "app_mention" if f"<@{self.world.bot_user_id}>" in text else "message"
+        if kind == "message" and "message.channels" not in self.subscribed:
+            return []  # Slack sends only the events the app subscribed to in its manifest
         body, ctype = payloads.event(
             {"type": kind, "user": self.user.id, "text": text, "channel": self.channel.id,
              "ts": f"{1_700_000_000 + len(self.slack.calls)}.000200", "channel_type": "channel"},

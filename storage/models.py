@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -152,3 +153,9 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _audit_is_append_only(_mapper: Any, _connection: Any, entry: AuditEntry) -> None:
+    raise PermissionError("audit entries are append-only")

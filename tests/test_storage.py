@@ -63,3 +63,20 @@ def test_times_come_back_as_aware_utc(clean_db):
     with clean_db.read() as session:
         created = session.scalar(select(Project.created_at))
     assert created == NOW and created.tzinfo is not None
+
+
+def test_audit_entries_cannot_be_edited_or_deleted(clean_db):
+    import pytest
+
+    with clean_db.transaction() as session:
+        projects.create_project(session, LEAD, draft("Acme"), ChannelFacts("C1", "one", False), NOW)
+    for change in ("edit", "delete"):
+        with pytest.raises(PermissionError):
+            with clean_db.transaction() as session:
+                entry = session.scalar(select(AuditEntry))
+                if change == "edit":
+                    entry.action = "forged"
+                else:
+                    session.delete(entry)
+    with clean_db.read() as session:
+        assert session.scalars(select(AuditEntry.action)).all() == ["project.create"]
