@@ -43,6 +43,12 @@ def make_wsgi(rt: Runtime) -> Callable[..., Iterable[bytes]]:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    run_gunicorn(lambda: make_wsgi(build_runtime(settings)), host, port, workers, threads)
+
+
+def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: str, port: int, workers: int,
+                 threads: int) -> None:
+    """gunicorn with threaded workers; `load_app` runs in each worker after the fork (own pools and clients)."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -55,7 +61,6 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
             self.cfg.set("timeout", 30)
 
         def load(self) -> Callable[..., Iterable[bytes]]:
-            # Runs in each worker after the fork: every worker has its own database pool and Slack client.
-            return make_wsgi(build_runtime(settings))
+            return load_app()
 
     Server().run()

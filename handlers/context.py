@@ -1,6 +1,8 @@
-"""Who is asking and from which project's channel: put into `context` before any listener runs."""
+"""Who is asking: an Actor in `context` before any listener runs. Roles are read by the listener's own unit of work."""
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,8 +11,30 @@ from slack_bolt import App, BoltContext
 from bot import slack
 from bot.actors import Actor
 from bot.runtime import Runtime
-from bot.services import people, projects
-from storage import queries
+from bot.services import people
+
+# Which organisation someone belongs to hardly ever changes; roles (which do) are not kept here.
+PEOPLE_TTL = 300.0
+
+
+class _People:
+    """People seen recently by this process, so most requests need neither the database nor Slack to say who."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, team_id: str, user_id: str) -> Actor | None:
+        with self._lock:
+            hit = self._seen.get((team_id, user_id))
+        return hit[1] if hit and time.monotonic() - hit[0] < PEOPLE_TTL else None
+
+    def put(self, actor: Actor) -> Actor:
+        with self._lock:
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            self._seen[(actor.team_id, actor.user_id)] = (time.monotonic(), actor)
+        return actor
 
 
 def workspace_of(context: BoltContext) -> str | None:
@@ -20,21 +44,26 @@ def workspace_of(context: BoltContext) -> str | None:
 
 
 def register(app: App, rt: Runtime) -> None:
+    seen = _People()
+
+    def identify_person(team_id: str, user_id: str) -> Actor:
+        actor = seen.get(team_id, user_id)
+        if actor is not None:
+            return actor
+        now = rt.clock.now()
+        with rt.db.read() as session:
+            actor = people.known(session, team_id, user_id, now)
+        if actor is None:
+            facts = slack.person_facts(rt.quick, user_id)
+            with rt.db.transaction() as session:
+                actor = people.remember(session, team_id, facts, now)
+        return seen.put(actor)
+
     @app.middleware
     def identify(context: BoltContext, next: Callable[[], Any]) -> Any:
-        team_id, user_id, channel_id = workspace_of(context), context.user_id, context.channel_id
+        team_id, user_id = workspace_of(context), context.user_id
         if team_id and user_id:
-            now = rt.clock.now()
-            with rt.db.read() as session:
-                actor = people.known(session, team_id, user_id, now)
-                binding = projects.binding_of(session, team_id, channel_id) if channel_id else None
-                role = queries.role_of(session, binding.project_id, user_id) if binding else None
-            if actor is None:
-                facts = slack.person_facts(rt.quick, user_id)
-                with rt.db.transaction() as session:
-                    actor = people.remember(session, team_id, facts, now)
-            context["actor"] = actor.with_role(role)
-            context["binding"] = binding
+            context["actor"] = identify_person(team_id, user_id)
         return next()
 
 

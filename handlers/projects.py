@@ -135,8 +135,7 @@ def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 
 def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
-        project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
-        card = projects.status(session, actor, project_id)
+        card, actor = projects.status(session, actor, body.get("channel_id"), parsed.option("project"))
     return render.status_reply(card, "client" if actor.is_client else "internal")
 
 

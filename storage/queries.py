@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, ScalarSelect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -56,6 +56,33 @@ def projects_with_people(session: Session, team_id: str, ids: list[int] | None =
     if ids is not None:
         stmt = stmt.where(Project.id.in_(ids))
     return list(session.scalars(stmt))
+
+
+def project_rows(session: Session, which: ColumnElement[bool]) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """A project with its channels (one row each), then its members: two plain statements, no ORM objects."""
+    channels = session.execute(
+        select(Project.id, Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone,
+               Project.created_by, ProjectChannel.channel_id, ProjectChannel.name.label("channel_name"),
+               ProjectChannel.audience, ProjectChannel.is_archived)
+        .outerjoin(ProjectChannel, ProjectChannel.project_id == Project.id)
+        .where(which)
+        .order_by(ProjectChannel.id)
+    ).all()
+    if not channels:
+        return [], []
+    members = session.execute(
+        select(Member.user_id, Member.role).where(Member.project_id == channels[0].id).order_by(Member.id)
+    ).all()
+    return channels, members
+
+
+def bound_project_id(team_id: str, channel_id: str) -> ScalarSelect[int]:
+    return (
+        select(ProjectChannel.project_id)
+        .where(ProjectChannel.team_id == team_id, ProjectChannel.channel_id == channel_id,
+               ProjectChannel.is_archived.is_(False))
+        .scalar_subquery()
+    )
 
 
 def member(session: Session, project_id: int, user_id: str) -> Member | None:

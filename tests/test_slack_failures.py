@@ -20,9 +20,11 @@ def test_rate_limited_lookup_is_retried_after_retry_after(app, db):
 
 
 def test_server_errors_are_retried(app, db):
+    app.fake.world.add_user(id="U0NEWCOMER", name="nia")
     app.fake.fail_next("users.info", status=503, times=1)
     app.fake.fail_next("chat.postMessage", status=500, times=1)
-    assert "Created" in app.command("create Acme Website").text
+    assert "Created" in app.command("create Acme Website", user="U0NEWCOMER").text
+    assert [c.failed for c in app.fake.calls_to("users.info")] == ["503", None]
     posts = app.fake.wait_for("chat.postMessage", count=2)
     assert [p.failed for p in posts] == ["500", None]
 
@@ -65,8 +67,9 @@ def test_post_refused_after_saving_tells_the_person_and_keeps_the_project(app, d
 
 
 def test_user_lookup_failing_gives_an_error_not_a_crash(app, db):
+    app.fake.world.add_user(id="U0NEWBIE", name="nia")  # first seen now, so Slack must be asked who this is
     app.fake.fail_next("users.info", status=200, error="fatal_error")
-    reply = app.command("create Acme Website")
+    reply = app.command("create Acme Website", user="U0NEWBIE")
     assert reply.status == 200 and "try again" in reply.text.lower()
     assert projects(db) == 0
-    assert "Created" in app.command("create Acme Website").text
+    assert "Created" in app.command("create Acme Website", user="U0NEWBIE").text

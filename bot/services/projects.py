@@ -263,8 +263,30 @@ def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | Non
     return Binding(row.project_id, row.project.key, row.audience)
 
 
-def status(session: Session, actor: Actor, project_id: int) -> ProjectCard:
-    return card_of(_load(session, project_id))
+def status(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> tuple[ProjectCard, Actor]:
+    """The project's card and the actor with their role in it. The hot path: two plain statements."""
+    if key and not actor.is_external:
+        which = (Project.team_id == actor.team_id) & (Project.key == key.strip().lower())
+    elif key:
+        which = Project.id == resolve(session, actor, channel_id, key)
+    elif channel_id:
+        which = Project.id == queries.bound_project_id(actor.team_id, channel_id)
+    else:
+        which = Project.id.is_(None)
+    channels, members = queries.project_rows(session, which)
+    if not channels:
+        resolve(session, actor, channel_id, key)  # raises the NotFound that explains what to do
+        raise NotFound("That project no longer exists.")
+    first = channels[0]
+    card = ProjectCard(
+        key=first.key, name=first.name, client=first.client_name, due=first.due_date, timezone=first.timezone,
+        created_by=first.created_by,
+        channels=tuple(ChannelCard(c.channel_id, c.channel_name, c.audience, c.is_archived)
+                       for c in channels if c.channel_id),
+        members=tuple(MemberCard(m.user_id, m.role) for m in members),
+    )
+    role = next((m.role for m in members if m.user_id == actor.user_id), None)
+    return card, actor.with_role(role)
 
 
 def list_for(session: Session, actor: Actor, channel_id: str | None) -> list[ProjectCard]:

@@ -1,0 +1,221 @@
+"""HTTP benchmark: the real app under `liaison serve` against a floor app on the same gunicorn settings.
+
+Drives both with signed `/project status` and `/project create` requests at several concurrencies, on SQLite
+and PostgreSQL, and prints requests/s, p50 and p99 for each with the ratios. Target: p50 <= 1.3x, p99 <= 1.5x.
+Run by hand from the repository root:  .venv/bin/python bench/http_bench.py
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bot import payloads  # noqa: E402
+from bot.fake_slack import FakeSlack  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade_to_head  # noqa: E402
+
+SECRET = "bench-secret"
+TEAM = "T0AGENCY"
+_channels = itertools.count(1)
+
+
+@dataclass
+class Result:
+    rps: float
+    p50: float
+    p99: float
+    failures: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise SystemExit(f"server {argv} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def drive(port: int, bodies: list[str], concurrency: int, expect: str | None) -> Result:
+    """Send every body once, from `concurrency` threads each keeping one connection alive."""
+    queue = iter(bodies)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failures = [0]
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                body = next(queue, None)
+            if body is None:
+                break
+            headers = {"content-type": "application/x-www-form-urlencoded", **payloads.sign(SECRET, body)}
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/slack/events", body=body, headers=headers)
+                response = conn.getresponse()
+                answer = response.read().decode()
+                ok = response.status == 200 and (expect is None or expect in answer)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                failures[0] += not ok
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return Result(len(bodies) / wall, statistics.median(latencies) * 1000,
+                  latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, failures[0])
+
+
+def command(fake: FakeSlack, text_: str, channel: str) -> str:
+    return payloads.command("/project", text_, user_id="U0LEAD", channel_id=channel, team_id=TEAM,
+                            response_url=fake.response_url(channel, "U0LEAD"))[0]
+
+
+def new_channel(fake: FakeSlack) -> str:
+    channel = f"C0BENCH{next(_channels):06d}"
+    fake.world.add_channel(id=channel, name=channel.lower())
+    return channel
+
+
+def scratch_database(backend: str, pg_url: str, workdir: str) -> tuple[str, object]:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir}/bench.db", None
+    name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return pg_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
+
+
+def drop_database(handle: object) -> None:
+    if handle:
+        admin, name = handle  # type: ignore[misc]
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> list[tuple]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="liaison-bench-") as workdir:
+        url, handle = scratch_database(backend, args.pg_url, workdir)
+        processes = []
+        try:
+            upgrade_to_head(Database(url).engine)
+            env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
+                   "DATABASE_URL": url, "SLACK_API_URL": fake.base_url, "LIAISON_TIMEZONE": "UTC",
+                   "LIAISON_ENV_FILE": "/nonexistent/.env"}
+            app_port, floor_port = free_port(), free_port()
+            sizes = [str(args.workers), str(args.threads)]
+            processes.append(start_server(
+                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(app_port),
+                 "--workers", sizes[0], "--threads", sizes[1]], env, app_port))
+            processes.append(start_server(
+                [sys.executable, "bench/floor_app.py", str(floor_port), *sizes], env, floor_port))
+
+            status_channel = new_channel(fake)
+            warm = [command(fake, "create Bench Status", status_channel)]
+            warm += [command(fake, "status", status_channel)] * 40
+            drive(app_port, warm, 4, None)
+            drive(floor_port, warm, 4, None)
+
+            for conc in args.concurrency:
+                for name in ("status", "create"):
+                    if name == "status":
+                        bodies = [command(fake, "status", status_channel)] * args.requests
+                        expect = "Bench Status"
+                    else:
+                        bodies = [command(fake, f"create Bench {i}", new_channel(fake)) for i in range(args.requests)]
+                        expect = "Created"
+                    app = drive(app_port, bodies, conc, expect)
+                    floor = drive(floor_port, bodies, conc, None)
+                    rows.append((backend, f"/project {name}", conc, app, floor))
+                    print(f"  measured {backend} {name} c={conc}", file=sys.stderr)
+        finally:
+            for process in processes:
+                stop(process)
+            drop_database(handle)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests per cell")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; server: gunicorn gthread, "
+          f"{args.workers} workers x {args.threads} threads; {args.requests} requests per cell; "
+          "Slack Web API: local stub")
+    rows = []
+    with FakeSlack() as fake:
+        for backend in args.backends.split(","):
+            rows += bench_backend(backend, args, fake)
+
+    print("\n| backend | command | conc | app req/s | app p50 ms | app p99 ms | floor req/s | floor p50 ms "
+          "| floor p99 ms | p50 ratio | p99 ratio | target met | failures |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for backend, name, conc, app, floor in rows:
+        r50, r99 = app.p50 / floor.p50, app.p99 / floor.p99
+        met = "yes" if r50 <= 1.3 and r99 <= 1.5 else "NO"
+        print(f"| {backend} | `{name}` | {conc} | {app.rps:.0f} | {app.p50:.2f} | {app.p99:.2f} | {floor.rps:.0f} "
+              f"| {floor.p50:.2f} | {floor.p99:.2f} | {r50:.2f} | {r99:.2f} | {met} | {app.failures + floor.failures} |")
+
+
+if __name__ == "__main__":
+    main()
