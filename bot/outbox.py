@@ -4,13 +4,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 import threading
+import uuid
 from concurrent.futures import Executor, Future, wait
 from typing import Any
 
 from slack_sdk import WebClient
 
 from bot import slack
-from bot.render.errors import post_failed
+from bot.errors import UserError
+from bot.render.errors import post_failed, problem, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,23 @@ class Outbox:
         with self._lock:
             pending = list(self._pending)
         wait(pending, timeout=timeout)
+
+    def answer(self, response_url: str | None, work: Callable[[], dict[str, Any] | None]) -> Future[Any]:
+        """Do `work` after the ack and send what it returns to the person; a failure is told, never swallowed."""
+
+        def run() -> None:
+            try:
+                payload = work()
+            except UserError as e:
+                payload = problem(e.message)
+            except Exception:
+                error_id = uuid.uuid4().hex[:8]
+                log.exception("unexpected error %s", error_id)
+                payload = unexpected(error_id)
+            if payload:
+                slack.respond(response_url, payload)
+
+        return self.later(run)
 
     def post(self, channel_id: str, payload: dict[str, Any], response_url: str | None = None) -> Future[Any]:
         """Post to a channel later; if Slack refuses, tell the person through response_url (nothing is lost)."""

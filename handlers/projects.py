@@ -13,6 +13,7 @@ from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
 from bot.errors import BadInput, SlackTrouble
 from bot.render import modals
 from bot.render import projects as render
+from bot.render.errors import with_post_problem
 from bot.render.help import help_message
 from bot.runtime import Runtime
 from bot.services import people, projects
@@ -97,40 +98,53 @@ def _in_channel(body: dict[str, Any]) -> str:
 
 
 def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    channel_id = _in_channel(body)
+    channel_id, response_url = _in_channel(body), body.get("response_url")
     require_team_member(actor, "create projects")
     if not parsed.text and not parsed.options:
-        try:
-            rt.quick.views_open(trigger_id=body["trigger_id"], view=modals.project_create_modal(channel_id, rt.settings.timezone))
-        except SlackApiError as e:
-            raise SlackTrouble("Slack didn't open the form. Type it instead: `/project create <name> ...`.") from e
+        rt.outbox.answer(response_url, lambda: _open_create_form(rt, body["trigger_id"], channel_id))
         return {}
     now = rt.clock.now()
-    draft = projects.draft_project(
+    draft = projects.draft_project(  # a typo is answered at once, in the ack
         parsed.text, client=parsed.option("client"), due=parsed.option("due"), tz=parsed.option("tz"),
         key=parsed.option("key"), default_tz=rt.settings.timezone, now=now,
     )
-    channel = slack.channel_facts(rt.quick, channel_id)
-    with rt.db.transaction() as session:
-        card = projects.create_project(session, actor, draft, channel, now)
-    rt.outbox.post(channel_id, render.created_post(card), body.get("response_url"))
-    return render.created_reply(card)
+
+    def create() -> dict[str, Any]:
+        channel = slack.channel_facts(rt.client, channel_id)
+        with rt.db.transaction() as session:
+            card = projects.create_project(session, actor, draft, channel, now)
+        problem = slack.post(rt.client, channel_id, render.created_post(card))
+        return with_post_problem(render.created_reply(card), problem, channel_id)
+
+    rt.outbox.answer(response_url, create)  # Slack lookups and writes happen after the ack
+    return {}
+
+
+def _open_create_form(rt: Runtime, trigger_id: str, channel_id: str) -> None:
+    try:
+        rt.quick.views_open(trigger_id=trigger_id, view=modals.project_create_modal(channel_id, rt.settings.timezone))
+    except SlackApiError as e:
+        raise SlackTrouble("Slack didn't open the form. Type it instead: `/project create <name> ...`.") from e
 
 
 def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    channel_id = _in_channel(body)
+    channel_id, response_url = _in_channel(body), body.get("response_url")
     require_team_member(actor, "link channels")
     key = parsed.option("project") or (parsed.text.split()[0] if parsed.text else "")
     if not key:
         raise BadInput("Which project? Name it: `/project link <key>` (`/project list` shows the keys).")
-    channel = slack.channel_facts(rt.quick, channel_id)
-    now = rt.clock.now()
-    with rt.db.transaction() as session:
-        project_id = projects.resolve(session, actor, None, key)
-        card = projects.link_channel(session, actor, project_id, channel, now)
-    audience = "client" if channel.is_ext_shared else "internal"
-    rt.outbox.post(channel_id, render.linked_post(card, audience), body.get("response_url"))
-    return render.linked_reply(card, audience)
+
+    def link() -> dict[str, Any]:
+        channel = slack.channel_facts(rt.client, channel_id)
+        with rt.db.transaction() as session:
+            project_id = projects.resolve(session, actor, None, key)
+            card = projects.link_channel(session, actor, project_id, channel, rt.clock.now())
+        audience = "client" if channel.is_ext_shared else "internal"
+        problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
+        return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
+
+    rt.outbox.answer(response_url, link)
+    return {}
 
 
 def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -147,15 +161,20 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     if len(words) < 2:
         raise BadInput("Which role? One of `lead`, `team`, `client_approver`, `client`, or `remove`.", "role")
     role = words[1].lower()
-    now = rt.clock.now()
-    with rt.db.read() as session:
-        known = people.known(session, actor.team_id, target, now)
-    facts = None if known else slack.person_facts(rt.quick, target)
-    with rt.db.transaction() as session:
-        target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
-        project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
-        card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
-    return render.role_reply(card, target, role)
+
+    def set_role() -> dict[str, Any]:
+        now = rt.clock.now()
+        with rt.db.read() as session:
+            known = people.known(session, actor.team_id, target, now)
+        facts = None if known else slack.person_facts(rt.client, target)
+        with rt.db.transaction() as session:
+            target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
+            project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
+            card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
+        return render.role_reply(card, target, role)
+
+    rt.outbox.answer(body.get("response_url"), set_role)
+    return {}
 
 
 def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -136,11 +136,16 @@ class LiaisonServer:
         return self.post(body, {"content-type": content_type, **payloads.sign(SECRET, body, timestamp)})
 
     def command(self, text: str, *, user: str = "U0LEAD", channel: str = "C0INTERNAL",
-                name: str = "/project") -> Reply:
-        return self.send(payloads.command(
-            name, text, user_id=user, channel_id=channel, team_id=TEAM,
-            response_url=self.fake.response_url(channel, user),
-        ))
+                name: str = "/project", answer: bool = True) -> Reply:
+        """The person's answer: the ack's body, or (for work done after the ack) the first response_url post."""
+        url = self.fake.response_url(channel, user)
+        reply = self.send(payloads.command(name, text, user_id=user, channel_id=channel, team_id=TEAM,
+                                           response_url=url))
+        if reply.status == 200 and not reply.body and answer:
+            # Generous: work after the ack may be waiting out Slack's backoff before it answers.
+            later = self.fake.wait_for("response_url", timeout=15, where=lambda c: url.endswith(c.url))[0]
+            return Reply(200, json.dumps(later.args))
+        return reply
 
     def event(self, event: dict[str, Any], event_id: str | None = None) -> Reply:
         return self.send(payloads.event(event, team_id=TEAM, event_id=event_id))

@@ -68,8 +68,9 @@ def test_signed_command_is_answered_and_posted(served):
     request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
                                      headers={"content-type": ctype, **payloads.sign(SECRET, body)})
     with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200 and "Created" in response.read().decode()
+        assert response.status == 200  # acked at once; the work and the answer follow
     assert "Served Project" in str(fake.wait_for("chat.postMessage")[0].args)
+    assert "Created" in str(fake.wait_for("response_url")[0].args)
 
 
 def test_unsigned_request_is_refused(served):

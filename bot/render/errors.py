@@ -16,10 +16,21 @@ def unexpected(error_id: str) -> dict[str, Any]:
 
 
 def post_failed(code: str, channel_id: str) -> dict[str, Any]:
+    return problem(_post_problem(code, channel_id))
+
+
+def with_post_problem(reply: dict[str, Any], code: str | None, channel_id: str) -> dict[str, Any]:
+    """A confirmation that also says when the channel post it promised could not be made."""
+    if code is None:
+        return reply
+    return {**reply, "blocks": [*reply.get("blocks", []), section(f":warning: {_post_problem(code, channel_id)}")]}
+
+
+def _post_problem(code: str, channel_id: str) -> str:
     reasons = {
         "not_in_channel": f"I'm not a member of <#{channel_id}> and can't join it. Invite me with `/invite @Liaison`.",
         "channel_not_found": f"I can't find <#{channel_id}>; it may be private or deleted. Invite me with `/invite @Liaison`.",
         "is_archived": f"<#{channel_id}> is archived, so I can't post there.",
     }
     reason = reasons.get(code, f"Slack refused my message in <#{channel_id}> (`{code}`).")
-    return problem(f"{reason} Everything you entered is saved; `/project status` shows it.")
+    return f"{reason} Everything you entered is saved; `/project status` shows it."
