@@ -265,15 +265,14 @@ def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | Non
 
 def status(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> tuple[ProjectCard, Actor]:
     """The project's card and the actor with their role in it. The hot path: two plain statements."""
-    if key and not actor.is_external:
-        which = (Project.team_id == actor.team_id) & (Project.key == key.strip().lower())
+    conn = session.connection()
+    if key and actor.is_external:
+        resolve(session, actor, channel_id, key)  # people from another org reach only their channel's project
+        channels, members = queries.project_rows(conn, actor.team_id, channel_id=channel_id)
     elif key:
-        which = Project.id == resolve(session, actor, channel_id, key)
-    elif channel_id:
-        which = Project.id == queries.bound_project_id(actor.team_id, channel_id)
+        channels, members = queries.project_rows(conn, actor.team_id, key=key.strip().lower())
     else:
-        which = Project.id.is_(None)
-    channels, members = queries.project_rows(session, which)
+        channels, members = queries.project_rows(conn, actor.team_id, channel_id=channel_id or "")
     if not channels:
         resolve(session, actor, channel_id, key)  # raises the NotFound that explains what to do
         raise NotFound("That project no longer exists.")
