@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 _JSON_FIELDS = ("blocks", "view", "attachments")
+_Answer = tuple[int, dict[str, Any], dict[str, str], str | None]  # HTTP status, body, extra headers, Call.failed
 
 
 @dataclass
@@ -89,22 +90,47 @@ class _Fault:
     times: int
 
 
+def _read_args(request: BaseHTTPRequestHandler, query: str) -> dict[str, Any]:
+    """Query string plus form or JSON body; raises ValueError on a body that is not a JSON object."""
+    length = int(request.headers.get("Content-Length") or 0)
+    raw = request.rfile.read(length).decode() if length else ""
+    args: dict[str, Any] = dict(parse_qsl(query))
+    if raw and "json" in (request.headers.get("Content-Type") or ""):
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        args.update(body)
+    elif raw:
+        args.update(parse_qsl(raw, keep_blank_values=True))
+    # Form-encoded clients send these as JSON strings; tests want to look inside them either way.
+    for key in _JSON_FIELDS:
+        if isinstance(args.get(key), str):
+            try:
+                args[key] = json.loads(args[key])
+            except ValueError:
+                pass
+    return args
+
+
 class FakeSlack:
     def __init__(self, world: World | None = None):
         self.world = world or World.demo()
         self.calls: list[Call] = []
         self.base_url = ""
+        # Load shaping for benchmarks; all off by default.
         self.per_channel_interval = 0.0
         self.random_429_rate = 0.0
         self.latency = 0.0
         self.rng = random.Random(7)
         self._faults: dict[str, list[_Fault]] = {}
         self._last_post: dict[str, float] = {}
+        self._views: dict[str, dict[str, Any]] = {}  # by id and by external_id, so views.update can say not_found
         self._ts = itertools.count(1)
-        self._views = itertools.count(1)
-        self._responses = itertools.count(1)
+        self._view_ids = itertools.count(1)
+        self._response_ids = itertools.count(1)
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
+        self._root = ""
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -124,7 +150,8 @@ class FakeSlack:
         host, port = self._server.server_address[:2]
         self._root = f"http://{host}:{port}"
         self.base_url = f"{self._root}/api/"
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-slack").start()
+        # A short poll keeps stop() quick; the default 0.5 s adds up across test modules.
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="fake-slack").start()
         return self
 
     def stop(self) -> None:
@@ -141,7 +168,7 @@ class FakeSlack:
 
     # -- what tests and the console use ---------------------------------------------------------------------------
     def response_url(self, channel_id: str, user_id: str) -> str:
-        return f"{self._root}/response/{channel_id}/{user_id}/{next(self._responses)}"
+        return f"{self._root}/response/{channel_id}/{user_id}/{next(self._response_ids)}"
 
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
@@ -154,7 +181,7 @@ class FakeSlack:
 
         with self._cond:
             if not self._cond.wait_for(lambda: len(matching()) >= count, timeout=timeout):
-                seen = [c.method for c in self.calls]
+                seen = [c.method + (f" ({c.failed})" if c.failed else "") for c in self.calls]
                 raise AssertionError(f"expected {count} {method} call(s) within {timeout}s; saw {seen}")
             return matching()
 
@@ -171,30 +198,22 @@ class FakeSlack:
 
     # -- the server side ----------------------------------------------------------------------------------------
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        received = time.monotonic()
         parsed = urlparse(request.path)
-        length = int(request.headers.get("Content-Length") or 0)
-        raw = request.rfile.read(length).decode() if length else ""
-        args: dict[str, Any] = dict(parse_qsl(parsed.query))
-        if raw:
-            if "json" in (request.headers.get("Content-Type") or ""):
-                args.update(json.loads(raw))
-            else:
-                args.update(parse_qsl(raw, keep_blank_values=True))
-        for key in _JSON_FIELDS:
-            if isinstance(args.get(key), str):
-                try:
-                    args[key] = json.loads(args[key])
-                except ValueError:
-                    pass
+        try:
+            args, answer = _read_args(request, parsed.query), None
+        except ValueError:
+            args, answer = {}, (200, {"ok": False, "error": "invalid_json"}, {}, "invalid_json")
 
         if parsed.path.startswith("/response/"):
-            self._record(Call("response_url", args, url=parsed.path, at=time.monotonic()))
+            self._record(Call("response_url", args, url=parsed.path, at=received))
             return self._reply(request, 200, b"ok", "text/plain")
         method = parsed.path.removeprefix("/api/")
         if self.latency:
             time.sleep(self.latency)
-        status, body, headers, failed = self._answer(method, args)
-        self._record(Call(method, args, at=time.monotonic(), failed=failed))
+        status, body, headers, failed = answer or self._answer(method, args)
+        # Recorded before replying, so a client that has its answer can already see its call.
+        self._record(Call(method, args, at=received, failed=failed))
         self._reply(request, status, json.dumps(body).encode(), "application/json", headers)
 
     def _record(self, call: Call) -> None:
@@ -214,7 +233,7 @@ class FakeSlack:
         request.end_headers()
         request.wfile.write(body)
 
-    def _injected(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str], str] | None:
+    def _injected(self, method: str, args: dict[str, Any]) -> _Answer | None:
         with self._cond:
             faults = self._faults.get(method)
             fault = faults[0] if faults else None
@@ -233,25 +252,25 @@ class FakeSlack:
         if fault.status == 429:
             retry = str(fault.retry_after if fault.retry_after is not None else 1)
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry}, "429"
-        if fault.status >= 500:
-            return fault.status, {"ok": False, "error": "internal_error"}, {}, str(fault.status)
+        if fault.status >= 400:
+            return fault.status, {"ok": False, "error": fault.error or "internal_error"}, {}, str(fault.status)
         return 200, {"ok": False, "error": fault.error or "fatal_error"}, {}, fault.error or "fatal_error"
 
-    def _answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str], str | None]:
+    def _answer(self, method: str, args: dict[str, Any]) -> _Answer:
         injected = self._injected(method, args)
         if injected:
             return injected
-        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         return 200, body, {}, None if body.get("ok") else body.get("error")
 
-    # -- Web API methods ------------------------------------------------------------------------------------------
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    # -- Web API methods, named _api_<method with dots as underscores> -------------------------------------------
+    def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         w = self.world
         return {"ok": True, "url": "https://agency.slack.com/", "team": w.team_name, "team_id": w.team_id,
                 "user": "liaison", "user_id": w.bot_user_id, "bot_id": w.bot_id}
 
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.world.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
@@ -259,23 +278,21 @@ class FakeSlack:
         data["profile"] = {"real_name": user.real_name, "display_name": user.name}
         return {"ok": True, "user": data}
 
-    def _channel(self, args: dict[str, Any]) -> Channel | None:
-        return self.world.channels.get(str(args.get("channel")))
-
     @staticmethod
     def _channel_json(c: Channel) -> dict[str, Any]:
         return {"id": c.id, "name": c.name, "is_channel": not c.is_private, "is_group": c.is_private,
                 "is_private": c.is_private, "is_ext_shared": c.is_ext_shared, "is_shared": c.is_ext_shared,
                 "is_archived": c.is_archived, "is_member": c.bot_is_member}
 
-    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
+    def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.world.channels.get(str(args.get("channel")))
+        # Slack hides private channels from a bot that is not in them.
         if channel is None or (channel.is_private and not channel.bot_is_member):
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": self._channel_json(channel)}
 
-    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
+    def _api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.world.channels.get(str(args.get("channel")))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         if channel.is_archived:
@@ -285,7 +302,7 @@ class FakeSlack:
         channel.bot_is_member = True
         return {"ok": True, "channel": self._channel_json(channel)}
 
-    def _postable(self, args: dict[str, Any]) -> str | None:
+    def _why_not_postable(self, args: dict[str, Any]) -> str | None:
         target = str(args.get("channel", ""))
         if target in self.world.users:  # a direct message to a person
             return None
@@ -299,34 +316,48 @@ class FakeSlack:
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's method name
-        if error := self._postable(args):
+    def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Slack's method name
+        if error := self._why_not_postable(args):
             return {"ok": False, "error": error}
         ts = self._next_ts()
-        message = {"text": args.get("text", ""), "blocks": args.get("blocks", []), "user": self.world.bot_user_id,
-                   "ts": ts}
+        message = {"text": args.get("text", ""), "blocks": args.get("blocks", []),
+                   "user": self.world.bot_user_id, "ts": ts}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
         return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
 
-    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        if error := self._postable(args):
+    def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if error := self._why_not_postable(args):
             return {"ok": False, "error": error}
         return {"ok": True, "message_ts": self._next_ts()}
 
-    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
 
-    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        ts = str(args.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "channel": args.get("channel"),
-                "permalink": f"https://agency.slack.com/archives/{args.get('channel')}/p{ts}"}
+    def _api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel, ts = args.get("channel"), str(args.get("message_ts", "")).replace(".", "")
+        return {"ok": True, "channel": channel, "permalink": f"https://agency.slack.com/archives/{channel}/p{ts}"}
 
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": self._keep_view(f"V{next(self._view_ids):08d}", args)}
+
+    _api_views_push = _api_views_open
+
+    def _api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            old = self._views.get(str(args.get("view_id") or args.get("external_id") or ""))
+        if old is None:
+            return {"ok": False, "error": "not_found"}
+        return {"ok": True, "view": self._keep_view(old["id"], args)}
+
+    def _keep_view(self, view_id: str, args: dict[str, Any]) -> dict[str, Any]:
         view = dict(args.get("view") or {})
-        view.update(id=f"V{next(self._views):08d}", hash=f"h{time.monotonic_ns()}")
-        return {"ok": True, "view": view}
+        view.update(id=view_id, hash=f"h{time.monotonic_ns()}")
+        with self._cond:
+            self._views[view_id] = view
+            if view.get("external_id"):
+                self._views[str(view["external_id"])] = view
+        return view
 
-    _views_push = _views_open
-    _views_update = _views_open
-
-    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "ws://127.0.0.1:1/"}

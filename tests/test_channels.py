@@ -27,8 +27,8 @@ def test_private_channel_shared_gets_new_id_and_becomes_client(app, db):
     app.fake.world.add_channel(id="C0NEWID", name="acme-private", is_ext_shared=True)
     assert app.event({"type": "channel_id_changed", "old_channel_id": "G0PRIV", "new_channel_id": "C0NEWID"}).status == 200
     assert bindings(db) == {"C0NEWID": ("client", False)}
-    notice = app.fake.wait_for("chat.postMessage", count=2)
-    assert any("client-safe" in str(c.args) for c in notice)
+    notice = app.fake.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "C0NEWID")
+    assert "client-safe" in str(notice[0].args)
     assert "Acme Website" in app.command("status", channel="C0NEWID").text
 
 
