@@ -95,12 +95,3 @@ def member(session: Session, project_id: int, user_id: str) -> Member | None:
 
 def role_of(session: Session, project_id: int, user_id: str) -> str | None:
     return session.scalar(select(Member.role).where(Member.project_id == project_id, Member.user_id == user_id))
-
-
-def people_named(session: Session, team_id: str, user_ids: set[str]) -> dict[str, str]:
-    if not user_ids:
-        return {}
-    rows = session.execute(
-        select(Person.user_id, Person.name).where(Person.team_id == team_id, Person.user_id.in_(user_ids))
-    )
-    return {user_id: name for user_id, name in rows}
