@@ -1,4 +1,4 @@
-"""`liaison`: console | socket | serve | manifest | db upgrade. With no Slack token it opens the console."""
+"""`liaison`: console | socket | serve | scheduler | manifest | db upgrade. With no Slack token: the console."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--no-scheduler", action="store_true",
+                       help="don't start the background process here (run `liaison scheduler` elsewhere)")
+    sub.add_parser("scheduler", help="run only the background work: queued commands, later digests and reminders")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="public base URL of `liaison serve`, e.g. https://liaison.example.com")
     manifest.add_argument("--socket", action="store_true", help="for Socket Mode (no public URL)")
@@ -64,6 +67,8 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
         settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     if mode == "serve":
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    if mode == "scheduler":
+        settings.require("SLACK_BOT_TOKEN")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from storage.db import Database
     from storage.migrate import upgrade_to_head
@@ -79,15 +84,24 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
         from bot.app import build_app
         from bot.runtime import build_runtime
 
-        app = build_app(build_runtime(settings, db=db))
-        SocketModeHandler(app, settings.slack_app_token).start()
+        from bot.jobs import JobRunner
+
+        rt = build_runtime(settings, db=db)
+        JobRunner(rt).start()
+        SocketModeHandler(build_app(rt), settings.slack_app_token).start()
+        return 0
+    if mode == "scheduler":
+        from bot import background
+
+        background.run(settings, db)
         return 0
     if mode == "serve":
         db.dispose()  # each gunicorn worker opens its own pool after the fork
         from bot.web import serve
 
         port = getattr(args, "port", int(os.environ.get("PORT", "3000")))
-        serve(settings, getattr(args, "host", "0.0.0.0"), port, getattr(args, "workers", 2), getattr(args, "threads", 4))
+        serve(settings, getattr(args, "host", "0.0.0.0"), port, getattr(args, "workers", 2),
+              getattr(args, "threads", 4), scheduler=not getattr(args, "no_scheduler", False))
         return 0
     raise AssertionError(mode)
 

@@ -1,4 +1,4 @@
-"""Posts that happen after the ack, so a slow or failing Slack never delays the answer to the person."""
+"""Quick follow-ups after the ack that must happen within seconds (opening a modal); durable work goes to jobs."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot import slack
 from bot.errors import UserError
-from bot.render.errors import post_failed, problem, unexpected
+from bot.render.errors import problem, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,3 @@ class Outbox:
                 slack.respond(response_url, payload)
 
         return self.later(run)
-
-    def post(self, channel_id: str, payload: dict[str, Any], response_url: str | None = None) -> Future[Any]:
-        """Post to a channel later; if Slack refuses, tell the person through response_url (nothing is lost)."""
-        return self.later(self._post, channel_id, payload, response_url)
-
-    def _post(self, channel_id: str, payload: dict[str, Any], response_url: str | None) -> None:
-        try:
-            code = slack.post(self.client, channel_id, payload)
-            if code is not None:
-                slack.respond(response_url, post_failed(code, channel_id))
-        except Exception:
-            log.exception("posting to %s failed", channel_id)

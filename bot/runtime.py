@@ -1,4 +1,4 @@
-"""What every handler and job needs, built once per process: settings, database, Slack client, clock, outbox."""
+"""What every handler and job needs, built once per process: settings, database, Slack clients, clock, queues."""
 from __future__ import annotations
 
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -8,6 +8,7 @@ from typing import Protocol
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.jobs import JobQueue
 from bot.outbox import Outbox
 from bot.slack import make_client, make_quick_client
 from storage.db import Database
@@ -24,7 +25,8 @@ class Runtime:
     client: WebClient  # posts, after the ack: retried patiently
     quick: WebClient  # lookups before the ack: retried only briefly
     clock: Clock
-    outbox: Outbox
+    outbox: Outbox  # quick in-process follow-ups that must happen within seconds (views.open)
+    jobs: JobQueue  # work accepted in an ack, done by a job runner; survives restarts
 
 
 def build_runtime(
@@ -38,11 +40,13 @@ def build_runtime(
 
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="liaison-post")
+    db = db or Database(settings.database_url)
     return Runtime(
         settings=settings,
-        db=db or Database(settings.database_url),
+        db=db,
         client=client,
         quick=make_quick_client(settings.slack_bot_token, settings.slack_api_url),
         clock=clock or SystemClock(),
         outbox=Outbox(client, executor),
+        jobs=JobQueue(db),
     )

@@ -42,14 +42,29 @@ def make_wsgi(rt: Runtime) -> Callable[..., Iterable[bytes]]:
     return application
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    run_gunicorn(lambda: make_wsgi(build_runtime(settings)), host, port, workers, threads)
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int, scheduler: bool = True) -> None:
+    run_gunicorn(lambda: make_wsgi(build_runtime(settings)), host, port, workers, threads, scheduler)
 
 
 def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: str, port: int, workers: int,
-                 threads: int) -> None:
+                 threads: int, scheduler: bool = False) -> None:
     """gunicorn with threaded workers; `load_app` runs in each worker after the fork (own pools and clients)."""
     from gunicorn.app.base import BaseApplication
+
+    children: list[Any] = []
+
+    def start_scheduler(_server: Any) -> None:
+        from bot import background
+
+        children.append(background.spawn())
+
+    def stop_scheduler(_server: Any) -> None:
+        for child in children:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - it is going anyway
+                child.kill()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -59,6 +74,9 @@ def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: s
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 30)
+            if scheduler:
+                self.cfg.set("when_ready", start_scheduler)
+                self.cfg.set("on_exit", stop_scheduler)
 
         def load(self) -> Callable[..., Iterable[bytes]]:
             return load_app()

@@ -26,7 +26,7 @@ def _channel_id(event: dict[str, Any]) -> str:
 def register(app: App, rt: Runtime) -> None:
     def tell(notices: list[Notice]) -> None:
         for n in notices:
-            rt.outbox.post(n.channel_id, notice(n.text))
+            rt.jobs.enqueue("slack.post", {"channel_id": n.channel_id, "payload": notice(n.text)})
 
     @app.event("channel_id_changed")
     def on_channel_id_changed(event: dict[str, Any], context: BoltContext) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -11,6 +13,7 @@ from bot import slack
 from bot.actors import Actor, require_team_member
 from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
 from bot.errors import BadInput, SlackTrouble
+from bot.jobs import job
 from bot.render import modals
 from bot.render import projects as render
 from bot.render.errors import with_post_problem
@@ -87,7 +90,7 @@ def register(app: App, rt: Runtime) -> None:
         with rt.db.transaction() as session:
             card = projects.create_project(session, actor, draft, channel, now)
         ack()
-        rt.outbox.post(channel_id, render.created_post(card))
+        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.created_post(card)})
 
 
 def _in_channel(body: dict[str, Any]) -> str:
@@ -103,21 +106,30 @@ def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     if not parsed.text and not parsed.options:
         rt.outbox.answer(response_url, lambda: _open_create_form(rt, body["trigger_id"], channel_id))
         return {}
-    now = rt.clock.now()
-    draft = projects.draft_project(  # a typo is answered at once, in the ack
-        parsed.text, client=parsed.option("client"), due=parsed.option("due"), tz=parsed.option("tz"),
-        key=parsed.option("key"), default_tz=rt.settings.timezone, now=now,
+    typed = {"name": parsed.text, **{k: parsed.option(k) for k in ("client", "due", "tz", "key")}}
+    args = {"actor": asdict(actor), "channel_id": channel_id, "typed": typed, "default_tz": rt.settings.timezone,
+            "now": rt.clock.now().isoformat()}
+    _draft(args)  # a typo is answered at once, in the ack; the job checks again with the same inputs
+    rt.jobs.enqueue("project.create", args, response_url)
+    return {}
+
+
+def _draft(args: dict[str, Any]) -> projects.ProjectDraft:
+    typed = args["typed"]
+    return projects.draft_project(
+        typed["name"], client=typed["client"], due=typed["due"], tz=typed["tz"], key=typed["key"],
+        default_tz=args["default_tz"], now=datetime.fromisoformat(args["now"]),
     )
 
-    def create() -> dict[str, Any]:
-        channel = slack.channel_facts(rt.client, channel_id)
-        with rt.db.transaction() as session:
-            card = projects.create_project(session, actor, draft, channel, now)
-        problem = slack.post(rt.client, channel_id, render.created_post(card))
-        return with_post_problem(render.created_reply(card), problem, channel_id)
 
-    rt.outbox.answer(response_url, create)  # Slack lookups and writes happen after the ack
-    return {}
+@job("project.create")
+def create_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    actor, channel_id, draft = Actor(**args["actor"]), args["channel_id"], _draft(args)
+    channel = slack.channel_facts(rt.client, channel_id)
+    with rt.db.transaction() as session:
+        card = projects.create_project(session, actor, draft, channel, datetime.fromisoformat(args["now"]))
+    problem = slack.post(rt.client, channel_id, render.created_post(card))
+    return with_post_problem(render.created_reply(card), problem, channel_id)
 
 
 def _open_create_form(rt: Runtime, trigger_id: str, channel_id: str) -> None:
@@ -128,23 +140,26 @@ def _open_create_form(rt: Runtime, trigger_id: str, channel_id: str) -> None:
 
 
 def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    channel_id, response_url = _in_channel(body), body.get("response_url")
+    channel_id = _in_channel(body)
     require_team_member(actor, "link channels")
     key = parsed.option("project") or (parsed.text.split()[0] if parsed.text else "")
     if not key:
         raise BadInput("Which project? Name it: `/project link <key>` (`/project list` shows the keys).")
-
-    def link() -> dict[str, Any]:
-        channel = slack.channel_facts(rt.client, channel_id)
-        with rt.db.transaction() as session:
-            project_id = projects.resolve(session, actor, None, key)
-            card = projects.link_channel(session, actor, project_id, channel, rt.clock.now())
-        audience = "client" if channel.is_ext_shared else "internal"
-        problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
-        return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
-
-    rt.outbox.answer(response_url, link)
+    rt.jobs.enqueue("project.link", {"actor": asdict(actor), "channel_id": channel_id, "key": key},
+                    body.get("response_url"))
     return {}
+
+
+@job("project.link")
+def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    actor, channel_id = Actor(**args["actor"]), args["channel_id"]
+    channel = slack.channel_facts(rt.client, channel_id)
+    with rt.db.transaction() as session:
+        project_id = projects.resolve(session, actor, None, args["key"])
+        card = projects.link_channel(session, actor, project_id, channel, rt.clock.now())
+    audience = "client" if channel.is_ext_shared else "internal"
+    problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
+    return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
 
 
 def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -162,19 +177,24 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
         raise BadInput("Which role? One of `lead`, `team`, `client_approver`, `client`, or `remove`.", "role")
     role = words[1].lower()
 
-    def set_role() -> dict[str, Any]:
-        now = rt.clock.now()
-        with rt.db.read() as session:
-            known = people.known(session, actor.team_id, target, now)
-        facts = None if known else slack.person_facts(rt.client, target)
-        with rt.db.transaction() as session:
-            target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
-            project_id = projects.resolve(session, actor, body.get("channel_id"), parsed.option("project"))
-            card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
-        return render.role_reply(card, target, role)
-
-    rt.outbox.answer(body.get("response_url"), set_role)
+    rt.jobs.enqueue("project.role", {"actor": asdict(actor), "target": target, "role": role,
+                                     "channel_id": body.get("channel_id"), "project": parsed.option("project")},
+                    body.get("response_url"))
     return {}
+
+
+@job("project.role")
+def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    actor, target, role = Actor(**args["actor"]), args["target"], args["role"]
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        known = people.known(session, actor.team_id, target, now)
+    facts = None if known else slack.person_facts(rt.client, target)
+    with rt.db.transaction() as session:
+        target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
+        project_id = projects.resolve(session, actor, args["channel_id"], args["project"])
+        card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
+    return render.role_reply(card, target, role)
 
 
 def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

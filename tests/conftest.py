@@ -21,6 +21,7 @@ from bot import payloads
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, World
+from bot.jobs import JobRunner
 from bot.runtime import Runtime, build_runtime
 from bot.web import make_wsgi
 from storage.db import Database
@@ -118,6 +119,7 @@ class LiaisonServer:
     def __init__(self, rt: Runtime, fake: FakeSlack):
         self.rt = rt
         self.fake = fake
+        self.jobs = JobRunner(rt).start()
         self.httpd = make_server("127.0.0.1", 0, make_wsgi(rt), server_class=_ThreadingWSGIServer,
                                  handler_class=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -154,6 +156,7 @@ class LiaisonServer:
         return self.send(payloads.view_submission(view, values, user_id=user, team_id=TEAM))
 
     def close(self) -> None:
+        self.jobs.stop()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -180,3 +183,4 @@ def app(server: LiaisonServer, clean_db: Database, slack: FakeSlack, clock: Manu
     clock.set(START)
     yield server
     server.rt.outbox.drain()
+    server.jobs.drain()

@@ -1,0 +1,56 @@
+"""`liaison scheduler`: the background process that does queued work (and, later, digests and reminders).
+
+`liaison serve` starts one beside its web workers, at a lower CPU priority, so that the work after an ack never
+slows the acks Slack is waiting for; it can also run alone, on another machine sharing the database.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from bot.config import Settings
+from bot.jobs import JobRunner
+from bot.runtime import build_runtime
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+PARENT_ENV = "LIAISON_PARENT_PID"
+
+
+def run(settings: Settings, db: Database) -> None:
+    runner = JobRunner(build_runtime(settings, db=db))
+
+    def stop(*_: object) -> None:
+        runner.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    parent = os.environ.get(PARENT_ENV)
+    if parent:
+        _stop_when_orphaned(int(parent), stop)
+    log.info("scheduler running: queued work")
+    runner.run_forever()
+    log.info("scheduler stopped")
+
+
+def _stop_when_orphaned(parent: int, stop: object) -> None:
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        log.warning("the serve process that started this scheduler is gone; stopping")
+        stop()  # type: ignore[operator]
+
+    threading.Thread(target=watch, name="liaison-parent-watch", daemon=True).start()
+
+
+def spawn() -> subprocess.Popen[bytes]:
+    """Start `liaison scheduler` as a child of this process, niced so that it yields the CPU to acks."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "scheduler"],
+        env={**os.environ, PARENT_ENV: str(os.getpid())},
+        preexec_fn=lambda: os.nice(5),  # noqa: PLW1509 - only os.nice, no locks touched
+    )

@@ -1,0 +1,196 @@
+"""Work a person asked for, accepted in the ack and done right after it by a job runner.
+
+A handler checks what was typed, stores a job (one insert) and acks; a runner then does the slow part
+(Slack lookups, writes, posts) and answers through `response_url`. Jobs live in the database, so a restart
+loses nothing anyone typed, and runners in several processes share them: each job is claimed by one runner
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) for a lease; a runner that dies
+mid-job leaves it to be claimed again when the lease runs out.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from bot import slack
+from bot.errors import UserError
+from bot.render.errors import post_failed, problem, unexpected
+from storage.db import Database
+from storage.models import Job
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[["Runtime", dict[str, Any]], "dict[str, Any] | None"]
+_KINDS: dict[str, JobFunction] = {}
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
+
+
+def job(kind: str) -> Callable[[JobFunction], JobFunction]:
+    """Register a job function: it gets the runtime and the job's args, and returns the answer to send, if any."""
+
+    def register(fn: JobFunction) -> JobFunction:
+        _KINDS[kind] = fn
+        return fn
+
+    return register
+
+
+def _now() -> datetime:
+    # Leases are about real time, whatever clock the domain runs on (tests and the console set theirs).
+    return datetime.now(timezone.utc)
+
+
+class JobQueue:
+    def __init__(self, db: Database):
+        self.db = db
+        self.wake = threading.Event()  # lets a runner in this process start at once instead of at its next poll
+
+    def enqueue(self, kind: str, args: dict[str, Any], response_url: str | None = None) -> None:
+        if kind not in _KINDS:
+            raise KeyError(f"no job function for {kind!r}")
+        now = _now()
+        with self.db.transaction() as session:
+            session.execute(insert(Job).values(kind=kind, args=args, response_url=response_url, state="queued",
+                                               attempts=0, run_after=now, created_at=now))
+        self.wake.set()
+
+    def waiting(self) -> int:
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).select_from(Job).where(Job.state == "queued")) or 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    args: dict[str, Any]
+    response_url: str | None
+    attempts: int
+
+
+class JobRunner:
+    def __init__(self, rt: Runtime, poll: float = 0.05, lease: timedelta = LEASE):
+        import handlers  # noqa: F401 - importing the features registers their job functions
+
+        self.rt = rt
+        self.poll = poll
+        self.lease = lease
+        self.busy = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _claim(self) -> Claimed | None:
+        now = _now()
+        due = (
+            select(Job.id)
+            .where(Job.state == "queued", Job.run_after <= now)
+            .order_by(Job.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim = (
+            update(Job)
+            .where(Job.id == due)
+            .values(run_after=now + self.lease, attempts=Job.attempts + 1)
+            .returning(Job.id, Job.kind, Job.args, Job.response_url, Job.attempts)
+        )
+        with self.rt.db.transaction() as session:
+            row = session.execute(claim).first()
+        return Claimed(*row) if row else None
+
+    def _finish(self, job_id: int, state: str, error: str | None = None) -> None:
+        with self.rt.db.transaction() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(state=state, finished_at=_now(), error=error))
+
+    def run_one(self) -> bool:
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        self.busy = True
+        try:
+            self._run(claimed)
+        finally:
+            self.busy = False
+        return True
+
+    def _run(self, claimed: Claimed) -> None:
+        fn = _KINDS.get(claimed.kind)
+        state, error, payload = "done", None, None
+        if fn is None:
+            state, error = "failed", f"no job function for {claimed.kind!r}"
+            payload = unexpected(uuid.uuid4().hex[:8])
+        elif claimed.attempts > MAX_ATTEMPTS:
+            # Its runner died every time: stop trying, and say so rather than leave the person waiting.
+            state, error = "failed", "gave up after repeated runner failures"
+            payload = unexpected(str(claimed.id))
+        else:
+            try:
+                payload = fn(self.rt, claimed.args)
+            except UserError as e:
+                payload = problem(e.message)
+            except Exception as e:  # noqa: BLE001 - logged with an id the person is given
+                error_id = uuid.uuid4().hex[:8]
+                log.exception("job %s (%s) failed, error %s", claimed.id, claimed.kind, error_id)
+                state, error, payload = "failed", f"{error_id}: {e!r}", unexpected(error_id)
+        if payload and claimed.response_url:
+            slack.respond(claimed.response_url, payload)
+        self._finish(claimed.id, state, error)
+        if error:
+            log.warning("job %s (%s) %s: %s", claimed.id, claimed.kind, state, error)
+
+    def run_pending(self) -> int:
+        done = 0
+        while self.run_one():
+            done += 1
+        return done
+
+    def run_forever(self) -> None:
+        wake = self.rt.jobs.wake
+        while not self._stop.is_set():
+            try:
+                self.run_pending()
+            except Exception:  # noqa: BLE001 - a database hiccup must not stop the runner; it tries again
+                log.exception("job runner: could not claim or finish a job; trying again")
+                self._stop.wait(1.0)
+            wake.wait(self.poll)
+            wake.clear()
+
+    def start(self) -> JobRunner:
+        self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.rt.jobs.wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def drain(self, timeout: float = 15.0) -> None:
+        """Wait until every queued job has run (tests, and a clean shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.busy and self.rt.jobs.waiting() == 0:
+                return
+            self.rt.jobs.wake.set()
+            time.sleep(0.01)
+        raise TimeoutError("jobs still queued")
+
+
+@job("slack.post")
+def post_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
+    """A channel post promised by a listener; if Slack refuses it, the person who asked is told."""
+    code = slack.post(rt.client, args["channel_id"], args["payload"])
+    return None if code is None else post_failed(code, args["channel_id"])

@@ -1,0 +1,93 @@
+"""Work accepted in an ack survives restarts and is done once, however many runners share the database."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.jobs import MAX_ATTEMPTS, JobRunner
+from storage.models import Job, Project
+
+
+def jobs(db) -> list[Job]:
+    with db.read() as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def texts(fake) -> list[str]:
+    return [c.args.get("text") for c in fake.calls_to("chat.postMessage") if not c.failed]
+
+
+def test_a_command_acked_while_no_runner_is_up_is_done_when_one_starts(app, db):
+    app.jobs.stop()
+    try:
+        reply = app.command("create Acme Website", answer=False)
+        assert reply.status == 200 and reply.body == ""  # acked: Slack is satisfied, the work is stored
+        with db.read() as session:
+            assert session.scalar(select(Project.id)) is None
+        assert [j.state for j in jobs(db)] == ["queued"]
+    finally:
+        app.jobs = JobRunner(app.rt).start()  # "the restart"
+    answer = app.fake.wait_for("response_url")[0]
+    assert "Created" in json.dumps(answer.args)
+    app.jobs.drain()
+    assert [j.state for j in jobs(db)] == ["done"]
+
+
+def test_runners_sharing_the_database_do_each_job_once(app, db):
+    app.jobs.stop()
+    try:
+        for i in range(40):
+            app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": f"post {i}"}})
+        runners = [JobRunner(app.rt) for _ in range(4)]
+        threads = [threading.Thread(target=r.run_pending) for r in runners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        app.jobs = JobRunner(app.rt).start()
+    assert sorted(texts(app.fake)) == sorted(f"post {i}" for i in range(40))
+    assert {(j.state, j.attempts) for j in jobs(db)} == {("done", 1)}
+
+
+def test_a_job_whose_runner_died_is_done_by_another_once_its_lease_ends(app, db):
+    app.jobs.stop()
+    try:
+        app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "survivor"}})
+        assert JobRunner(app.rt, lease=timedelta(0))._claim() is not None  # claimed, then its process died
+        assert JobRunner(app.rt).run_pending() == 1
+    finally:
+        app.jobs = JobRunner(app.rt).start()
+    assert texts(app.fake) == ["survivor"]
+    assert [(j.state, j.attempts) for j in jobs(db)] == [("done", 2)]
+
+
+def test_a_job_that_keeps_killing_its_runner_is_given_up_and_the_person_told(app, db):
+    app.jobs.stop()
+    url = app.fake.response_url("C0INTERNAL", "U0LEAD")
+    try:
+        app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "poison"}}, url)
+        for _ in range(MAX_ATTEMPTS):
+            assert JobRunner(app.rt, lease=timedelta(0))._claim() is not None
+        JobRunner(app.rt).run_pending()
+    finally:
+        app.jobs = JobRunner(app.rt).start()
+    assert texts(app.fake) == []
+    told = app.fake.wait_for("response_url", where=lambda c: url.endswith(c.url))[0]
+    assert "went wrong" in json.dumps(told.args)
+    [job] = jobs(db)
+    assert job.state == "failed" and "gave up" in job.error
+
+
+def test_a_job_that_fails_tells_the_person_with_an_error_id_and_is_kept(app, db):
+    url = app.fake.response_url("C0INTERNAL", "U0LEAD")
+    app.rt.jobs.enqueue("slack.post", {"payload": {"text": "no channel"}}, url)  # a bug: a missing argument
+    told = app.fake.wait_for("response_url", where=lambda c: url.endswith(c.url))[0]
+    app.jobs.drain()
+    [job] = jobs(db)
+    assert job.state == "failed" and "KeyError" in job.error
+    error_id = job.error.split(":")[0]
+    assert error_id in json.dumps(told.args)
