@@ -33,7 +33,7 @@ def run(settings: Settings, db: Database) -> None:
     if parent:
         _stop_when_orphaned(int(parent), stop)
     log.info("scheduler running: queued work")
-    runner.run_forever()
+    runner.start().wait()
     log.info("scheduler stopped")
 
 

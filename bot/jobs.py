@@ -86,9 +86,10 @@ class JobRunner:
         self.rt = rt
         self.poll = poll
         self.lease = lease
-        self.busy = False
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def _claim(self) -> Claimed | None:
         now = _now()
@@ -118,11 +119,13 @@ class JobRunner:
         claimed = self._claim()
         if claimed is None:
             return False
-        self.busy = True
+        with self._busy_lock:
+            self._busy += 1
         try:
             self._run(claimed)
         finally:
-            self.busy = False
+            with self._busy_lock:
+                self._busy -= 1
         return True
 
     def _run(self, claimed: Claimed) -> None:
@@ -167,22 +170,29 @@ class JobRunner:
             wake.wait(self.poll)
             wake.clear()
 
-    def start(self) -> JobRunner:
-        self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
-        self._thread.start()
+    def start(self, threads: int = 1) -> JobRunner:
+        """Run jobs in background threads: jobs wait mostly on Slack, so a few threads answer people sooner."""
+        self._threads = [threading.Thread(target=self.run_forever, name=f"liaison-jobs-{i}", daemon=True)
+                         for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.rt.jobs.wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wait(self) -> None:
+        while any(t.is_alive() for t in self._threads):
+            self._stop.wait(0.5)
 
     def drain(self, timeout: float = 15.0) -> None:
         """Wait until every queued job has run (tests, and a clean shutdown)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.busy and self.rt.jobs.waiting() == 0:
+            if not self._busy and self.rt.jobs.waiting() == 0:
                 return
             self.rt.jobs.wake.set()
             time.sleep(0.01)
