@@ -33,6 +33,9 @@ def build_manifest(name: str = "Liaison", url: str | None = None, socket: bool =
             if request_url:
                 command["url"] = request_url
             commands.append(command)
+    shortcuts = [
+        {**shortcut} for feature in FEATURES for shortcut in getattr(feature, "SHORTCUTS", [])
+    ]
     events = sorted({e for feature in FEATURES for e in getattr(feature, "EVENTS", [])})
 
     subscriptions: dict[str, Any] = {"bot_events": events}
@@ -50,6 +53,7 @@ def build_manifest(name: str = "Liaison", url: str | None = None, socket: bool =
         "features": {
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": commands,
+            "shortcuts": shortcuts,
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": {

@@ -6,10 +6,10 @@ from types import ModuleType
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import channels, context, errors, mentions, projects
+from handlers import channels, context, errors, mentions, milestones, projects, updates
 
 # Order matters: errors and identity first, so every feature sees an actor and a friendly error path.
-FEATURES: list[ModuleType] = [errors, context, projects, channels, mentions]
+FEATURES: list[ModuleType] = [errors, context, projects, updates, milestones, channels, mentions]
 
 
 def register_all(app: App, rt: Runtime) -> None:

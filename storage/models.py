@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 AUDIENCES = ("internal", "client")
+HEALTHS = ("green", "amber", "red")
+DEFAULT_SCHEDULE = "weekly mon 09:00"
 ROLES = ("lead", "team", "client_approver", "client")
 
 
@@ -92,6 +94,16 @@ class Project(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Current health (RAG) and progress; the client_ pair only moves with client-visible updates, so a
+    # client digest never reveals what an internal update said.
+    health: Mapped[str | None] = mapped_column(String(8))
+    progress: Mapped[int | None]
+    client_health: Mapped[str | None] = mapped_column(String(8))
+    client_progress: Mapped[int | None]
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest_schedule: Mapped[str] = mapped_column(String(120), default=DEFAULT_SCHEDULE,
+                                                 server_default=DEFAULT_SCHEDULE)
+    schedule_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     channels: Mapped[list[ProjectChannel]] = relationship(
         back_populates="project", order_by="ProjectChannel.id", cascade="all, delete-orphan"
@@ -154,6 +166,83 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Update(Base):
+    """A status update: typed with /update, mentioned to the bot, or captured from a message by a shortcut."""
+
+    __tablename__ = "updates"
+    __table_args__ = (
+        UniqueConstraint("project_id", "source_key"),  # one message or event is stored once, however delivered
+        Index("ix_updates_project_id_created_at", "project_id", "created_at"),
+        CheckConstraint("visibility IN ('internal', 'client')", name="visibility"),
+        CheckConstraint("health IS NULL OR health IN ('green', 'amber', 'red')", name="health"),
+        CheckConstraint("progress IS NULL OR (progress >= 0 AND progress <= 100)", name="progress"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(32))  # who wrote it (the message author for a capture)
+    logged_by: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    health: Mapped[str | None] = mapped_column(String(8))
+    progress: Mapped[int | None]
+    visibility: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # command | mention | shortcut
+    source_key: Mapped[str | None] = mapped_column(String(120))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (
+        Index("ix_milestones_project_id_due_date", "project_id", "due_date"),
+        CheckConstraint("visibility IN ('internal', 'client')", name="visibility"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date())
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    visibility: Mapped[str] = mapped_column(String(16))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Delivery(Base):
+    """The ledger that makes every digest and reminder go out once per (project, kind, occurrence, channel).
+
+    A scheduler owns a delivery by inserting its row (the unique key decides between racing schedulers) or by
+    taking over a failed one whose lease has ended; it posts, then records `sent`. Missed occurrences older than
+    the grace period are recorded as `skipped`, so they are logged once and never sent late.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind", "occurrence", "channel_id"),
+        Index("ix_deliveries_state_due_at", "state", "due_at"),
+        CheckConstraint("state IN ('sending', 'sent', 'failed', 'skipped')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurrence: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Job(Base):

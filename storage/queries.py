@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session, selectinload
 from storage.models import Base, Member, Person, Project, ProjectChannel
 
 
-def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> None:
-    """INSERT that quietly keeps an existing row: safe when two processes create the same row at once."""
+def insert_or_ignore(session: Session, model: type[Base], values: dict[str, Any], returning: Any = None) -> Any:
+    """INSERT that quietly keeps an existing row: safe when two processes create the same row at once.
+
+    With `returning`, gives that column of the new row, or None when the row existed (the caller lost the race).
+    """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    stmt = insert(model).values(**values).on_conflict_do_nothing()
+    if returning is None:
+        session.execute(stmt)
+        return None
+    return session.execute(stmt.returning(returning)).scalar()
 
 
 def upsert(session: Session, model: type[Base], values: dict[str, Any], keys: list[str]) -> None:

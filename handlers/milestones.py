@@ -1,0 +1,111 @@
+"""/milestone: add, done, move, list."""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.actors import Actor
+from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
+from bot.errors import BadInput
+from bot.render import milestones as render
+from bot.render.help import help_message
+from bot.render.updates import in_channel
+from bot.runtime import Runtime
+from bot.services import dates, milestones
+from bot.services.places import place_of
+from handlers.context import actor_of
+
+MILESTONE = CommandSpec(
+    name="/milestone",
+    summary="plan and track the project's milestones",
+    subs=(
+        Sub(
+            "add",
+            "Add a milestone. Dates may be words (`next friday`, `in 3 days`), read in the project's timezone. "
+            "The client sees it unless `internal=yes`.",
+            usage='due=<date> [owner=@person] [internal=yes] <name>',
+            options={"due": "when it is due: 2026-12-15, \"next friday\", \"in 3 days\"",
+                     "owner": "who delivers it (reminders mention them)", "internal": "yes: the client never sees it"},
+            example='add due="next friday" owner=@sam Design sign-off',
+        ),
+        Sub("done", "Mark a milestone done.", usage="<name or number>", example="done Design sign-off"),
+        Sub("move", "Give a milestone a new due date.", usage="<name or number> due=<date>",
+            options={"due": "the new date"}, example='move Design sign-off due="in 3 days"'),
+        Sub("list", "List the milestones (only you see it).", example="list"),
+        Sub("help", "Show this help.", example="help"),
+    ),
+)
+
+COMMANDS = [MILESTONE]
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.command(MILESTONE.name)
+    def on_milestone_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        parsed = parse(MILESTONE, body.get("text", ""))
+        if parsed.sub == "help":
+            ack(**help_message(MILESTONE))
+            return
+        handler = {"add": _add, "done": _done, "move": _move, "list": _list}[parsed.sub]
+        ack(**handler(rt, parsed, actor_of(context), body))
+
+
+def _owner(parsed: Parsed) -> str | None:
+    raw = parsed.option("owner")
+    if raw is None:
+        return None
+    owner = user_id_of(raw)
+    if owner is None:
+        raise BadInput(f"`owner={raw}` should mention a person, e.g. `owner=@sam`.", "owner")
+    return owner
+
+
+def _visible_here(reply: dict[str, Any], visibility: str, audience: str, elsewhere: bool) -> dict[str, Any]:
+    # A client channel never sees an internal milestone, even as a confirmation.
+    if elsewhere or (audience == "client" and visibility == "internal"):
+        return {**reply, "response_type": "ephemeral"}
+    return in_channel(reply)
+
+
+def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    name = milestones.check_name(parsed.text)
+    owner = _owner(parsed)
+    if parsed.option("due") is None:
+        raise BadInput("When is it due? `/milestone add due=2026-12-15 Design sign-off`.", "due")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        due = dates.parse_day(parsed.option("due"), place.timezone, now)
+        card = milestones.add(session, place, name, due, owner, parsed.option("internal"), now)
+    today = now.astimezone(ZoneInfo(place.timezone)).date()
+    return _visible_here(render.added_post(card, place.name, today), card.visibility, place.audience,
+                         bool(parsed.option("project")))
+
+
+def _done(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    with rt.db.transaction() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        card = milestones.done(session, place, parsed.text, rt.clock.now())
+    return _visible_here(render.done_post(card, place.name, actor.user_id), card.visibility, place.audience,
+                         bool(parsed.option("project")))
+
+
+def _move(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    if parsed.option("due") is None:
+        raise BadInput("Give the new date: `/milestone move Design sign-off due=2026-12-20`.", "due")
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        due = dates.parse_day(parsed.option("due"), place.timezone, now)
+        card, before = milestones.move(session, place, parsed.text, due, now)
+    return render.moved_reply(card, before)
+
+
+def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        found = milestones.listing(session, place)
+    return render.list_reply(found, place.key, now.astimezone(ZoneInfo(place.timezone)).date())
