@@ -1,4 +1,4 @@
-"""`liaison scheduler`: the background process that does queued work (and, later, digests and reminders).
+"""`liaison scheduler`: the background process that does queued work and posts digests and reminders.
 
 `liaison serve` starts one beside its web workers, at a lower CPU priority, so that the work after an ack never
 slows the acks Slack is waiting for; it can also run alone, on another machine sharing the database.
@@ -22,7 +22,11 @@ PARENT_ENV = "LIAISON_PARENT_PID"
 
 
 def run(settings: Settings, db: Database) -> None:
-    runner = JobRunner(build_runtime(settings, db=db))
+    from scheduler import service
+
+    rt = build_runtime(settings, db=db)
+    runner = JobRunner(rt)
+    ticking = service.start(rt)
 
     def stop(*_: object) -> None:
         runner.stop(timeout=0)
@@ -32,8 +36,9 @@ def run(settings: Settings, db: Database) -> None:
     parent = os.environ.get(PARENT_ENV)
     if parent:
         _stop_when_orphaned(int(parent), stop)
-    log.info("scheduler running: queued work")
+    log.info("scheduler running: queued work, digests and reminders")
     runner.start().wait()
+    ticking.shutdown(wait=False)
     log.info("scheduler stopped")
 
 

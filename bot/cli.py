@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=4)
     serve.add_argument("--no-scheduler", action="store_true",
                        help="don't start the background process here (run `liaison scheduler` elsewhere)")
-    sub.add_parser("scheduler", help="run only the background work: queued commands, later digests and reminders")
+    sub.add_parser("scheduler", help="run only the background work: queued commands, digests and reminders")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="public base URL of `liaison serve`, e.g. https://liaison.example.com")
     manifest.add_argument("--socket", action="store_true", help="for Socket Mode (no public URL)")
@@ -86,8 +86,11 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
 
         from bot.jobs import JobRunner
 
+        from scheduler import service
+
         rt = build_runtime(settings, db=db)
         JobRunner(rt).start()
+        service.start(rt)
         SocketModeHandler(build_app(rt), settings.slack_app_token).start()
         return 0
     if mode == "scheduler":

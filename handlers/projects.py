@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot import slack
-from bot.actors import Actor, require_team_member
+from bot.actors import INTERNAL_ROLES, Actor, require_role, require_team_member
 from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
 from bot.errors import BadInput, SlackTrouble
 from bot.jobs import job
@@ -19,7 +19,10 @@ from bot.render import projects as render
 from bot.render.errors import with_post_problem
 from bot.render.help import help_message
 from bot.runtime import Runtime
-from bot.services import people, projects
+from bot.services import people, projects, schedule
+from bot.services.digests import compose
+from bot.services.places import place_of
+from bot.render import digests as render_digests
 from handlers.context import actor_of
 
 PROJECT = CommandSpec(
@@ -53,6 +56,20 @@ PROJECT = CommandSpec(
             example="role @casey client_approver",
         ),
         Sub("list", "List the projects you can see.", example="list"),
+        Sub(
+            "schedule",
+            "Set when digests go out, in the project's timezone (default weekly Monday 09:00).",
+            usage='weekly mon 09:00 | daily 17:30 | cron="0 9 * * 1-5" | off',
+            options={"cron": "a five-field cron expression such as \"0 9 * * 1-5\""},
+            example="schedule weekly fri 16:00",
+        ),
+        Sub(
+            "digest",
+            "Post the digest now (internal one here and in internal channels, client one in the client's), "
+            "or `preview` it: only you see it.",
+            usage="[preview]",
+            example="digest preview",
+        ),
         Sub("help", "Show this help.", example="help"),
     ),
 )
@@ -67,6 +84,8 @@ def register(app: App, rt: Runtime) -> None:
         "status": _status,
         "role": _role,
         "list": _list,
+        "schedule": _schedule,
+        "digest": _digest,
     }
 
     @app.command(PROJECT.name)
@@ -201,3 +220,42 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     with rt.db.read() as session:
         cards = projects.list_for(session, actor, body.get("channel_id"))
     return render.list_reply(cards, "client" if actor.is_client else "internal")
+
+
+def _schedule(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    if not parsed.text and parsed.option("cron") is None:
+        with rt.db.read() as session:
+            place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+            current = projects.schedule_of(session, place.project_id)
+        return render.schedule_reply(place.key, current, place.timezone, rt.clock.now(), changed=False)
+    normalised = schedule.parse(parsed.text, parsed.option("cron"))
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        projects.set_schedule(session, place, normalised, now)
+    return render.schedule_reply(place.key, normalised, place.timezone, now, changed=True)
+
+
+def _digest(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    word = parsed.text.strip().lower()
+    if word not in ("", "preview", "now"):
+        raise BadInput(f"`/project digest {parsed.text}`: say `/project digest` to post it or "
+                       "`/project digest preview` to see it yourself.")
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+        if word == "preview":
+            audience = "client" if place.actor.is_client or place.is_client_channel else "internal"
+            digest = compose(session, [place.project_id], now, (audience,))[(place.project_id, audience)]
+            return {"response_type": "ephemeral", **render_digests.digest_message(digest)}
+    require_role(place.actor, INTERNAL_ROLES, "post digests")
+    rt.jobs.enqueue("digest.now", {"project_id": place.project_id, "now": now.isoformat()}, body.get("response_url"))
+    return {}
+
+
+@job("digest.now")
+def digest_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    from scheduler import service
+
+    report = service.post_now(rt, args["project_id"], datetime.fromisoformat(args["now"]))
+    return render.digest_posted_reply(report.sent, report.failed, report.errors)

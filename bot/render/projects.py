@@ -99,3 +99,28 @@ def list_reply(cards: list[ProjectCard], audience: str) -> dict[str, Any]:
 
 def notice(text: str) -> dict[str, Any]:
     return message(text, [section(text)])
+
+
+def schedule_reply(key: str, normalised: str, tz: str, now: Any, changed: bool) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    from bot.services import schedule
+
+    upcoming = schedule.next_occurrence(normalised, tz, now)
+    nxt = upcoming.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M") + f" ({tz})" if upcoming else "none: off"
+    head = f":white_check_mark: Digests for `{key}`: *{schedule.describe(normalised)}*." if changed else \
+        f"Digests for `{key}` go out *{schedule.describe(normalised)}*."
+    return ephemeral(f"Digests for {key}: {schedule.describe(normalised)}",
+                     [section(f"{head}\nNext: {nxt}"),
+                      context("Change it with `/project schedule weekly mon 09:00`, `daily 17:30`, "
+                              "`cron=\"0 9 * * 1-5\"` or `off`.")])
+
+
+def digest_posted_reply(sent: int, failed: int, errors: dict[str, int]) -> dict[str, Any]:
+    if not sent and not failed:
+        return ephemeral("This project has no channel to post a digest to.")
+    text = f":white_check_mark: Digest posted to {sent} channel{'s' if sent != 1 else ''}."
+    if failed:
+        reasons = ", ".join(f"`{code}`" for code in errors)
+        text += f" {failed} could not be posted ({reasons}); I'll try those again on the next run."
+    return ephemeral(text, [section(text)])

@@ -4,9 +4,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +17,7 @@ from bot.errors import BadInput, NotFound
 from bot.services import audit
 from bot.services.people import ensure_workspace
 from storage import queries
-from storage.models import ROLES, Member, Project, ProjectChannel
+from storage.models import DEFAULT_SCHEDULE, ROLES, Member, Project, ProjectChannel
 
 NAME_MAX = 80
 CLIENT_MAX = 80
@@ -336,3 +338,16 @@ def _binding(actor: Actor, channel: ChannelFacts, audience: str, now: datetime) 
         bound_by=actor.user_id,
         bound_at=now,
     )
+
+
+def schedule_of(session: Session, project_id: int) -> str:
+    return session.scalar(select(Project.digest_schedule).where(Project.id == project_id)) or DEFAULT_SCHEDULE
+
+
+def set_schedule(session: Session, place: Any, normalised: str, now: datetime) -> None:
+    require_role(place.actor, INTERNAL_ROLES, "change the digest schedule")
+    project = session.get_one(Project, place.project_id)
+    before = project.digest_schedule
+    project.digest_schedule, project.schedule_set_at = normalised, now
+    audit.record(session, place.actor, "project.schedule", f"project:{project.key}", now, project.id,
+                 before=before, after=normalised)

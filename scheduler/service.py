@@ -1,0 +1,174 @@
+"""The scheduler: every tick, plan what is due, claim it in the ledger, compose it, post it, record it.
+
+APScheduler only wakes the tick; what is due is computed from the projects' schedules and the ledger, so a
+restart catches up missed occurrences (within the grace period) and any number of schedulers sharing the
+database deliver each occurrence once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.render import digests as render
+from bot.runtime import Runtime
+from bot.services import channels as channel_events
+from bot.services.digests import compose, kind_of
+from scheduler import ledger
+from scheduler.deliver import GONE, Outcome, Outgoing, post_all
+from scheduler.plan import Plan, Planned, plan
+from storage.models import Member, Project, ProjectChannel
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 30
+COMPOSE_BATCH = 200
+
+
+@dataclass
+class TickReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def tick(rt: Runtime, concurrency: int = 32) -> TickReport:
+    now = rt.clock.now()
+    grace = timedelta(hours=rt.settings.grace_hours)
+    with rt.db.read() as session:
+        todo = plan(session, now, grace)
+    return _deliver(rt, todo, now, concurrency)
+
+
+def post_now(rt: Runtime, project_id: int, now: datetime) -> TickReport:
+    """`/project digest`: one occurrence of its own ("manual" at this minute) through the same ledger."""
+    with rt.db.read() as session:
+        bindings = session.execute(select(ProjectChannel.channel_id, ProjectChannel.audience).where(
+            ProjectChannel.project_id == project_id, ProjectChannel.is_archived.is_(False))).all()
+    occurrence = "manual " + now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = [Planned(project_id, kind_of(audience), occurrence, channel_id, now, audience)
+             for channel_id, audience in bindings]
+    return _deliver(rt, Plan(items, [], []), now, concurrency=8)
+
+
+def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickReport:
+    report = TickReport(skipped=len(todo.skip))
+    mine: list[tuple[int, Planned]] = []
+    first_tries: set[int] = set()
+    with rt.db.transaction() as session:
+        for item in todo.skip:
+            ledger.record_skipped(session, item, now)
+        for item in todo.send:
+            delivery_id = ledger.claim_new(session, item, now)
+            if delivery_id is not None:
+                mine.append((delivery_id, item))
+                first_tries.add(delivery_id)
+        for item, row in todo.retry:
+            delivery_id = ledger.claim_retry(session, row, now)
+            if delivery_id is not None:
+                mine.append((delivery_id, item))
+    if not mine:
+        return report
+    outgoing = compose_all(rt, mine, now)
+
+    def record(outcome: Outcome) -> None:
+        with rt.db.transaction() as session:
+            if outcome.error is None:
+                ledger.sent(session, outcome.item.delivery_id, outcome.ts, rt.clock.now())
+            else:
+                ledger.failed(session, outcome.item.delivery_id, outcome.error)
+
+    outcomes = post_all(rt.client, outgoing, concurrency, record)
+    for o in outcomes:
+        if o.error is None:
+            report.sent += 1
+        else:
+            report.failed += 1
+            report.errors[o.error] = report.errors.get(o.error, 0) + 1
+    _handle_failures(rt, [o for o in outcomes if o.error], {d: item for d, item in mine}, first_tries, now)
+    return report
+
+
+def compose_all(rt: Runtime, mine: list[tuple[int, Planned]], now: datetime) -> list[Outgoing]:
+    """Messages for the claimed deliveries; each digest is composed once per (project, audience, occurrence)."""
+    digests: dict[tuple[int, str, str], dict[str, Any]] = {}
+    wanted: dict[str, set[int]] = {}
+    for _, item in mine:
+        if item.kind.startswith("digest."):
+            wanted.setdefault(item.occurrence, set()).add(item.project_id)
+    names: dict[int, tuple[str, str]] = {}
+    with rt.db.read() as session:
+        for occurrence, project_ids in wanted.items():
+            ids = sorted(project_ids)
+            at = next(item.due_at for _, item in mine if item.occurrence == occurrence)
+            for start in range(0, len(ids), COMPOSE_BATCH):
+                for (project_id, audience), digest in compose(session, ids[start:start + COMPOSE_BATCH], now,
+                                                              occurrence=at).items():
+                    digests[(project_id, audience, occurrence)] = render.digest_message(digest)
+        others = {item.project_id for _, item in mine if not item.kind.startswith("digest.")}
+        if others:
+            for pid, name, key in session.execute(select(Project.id, Project.name, Project.key)
+                                                  .where(Project.id.in_(others))):
+                names[pid] = (name, key)
+    outgoing = []
+    for delivery_id, item in mine:
+        if item.kind.startswith("digest."):
+            payload = digests[(item.project_id, item.audience, item.occurrence)]
+        elif item.kind == "nudge.quiet":
+            name, key = names[item.project_id]
+            payload = render.quiet_nudge(name, key, item.quiet_days)
+        else:
+            assert item.milestone is not None
+            # A reminder's due_at is 09:00 in the project's zone, so its date is the project's today.
+            payload = render.reminder_message(item.kind, names[item.project_id][0], item.milestone,
+                                              item.due_at.date(), item.audience)
+        outgoing.append(Outgoing(delivery_id, item.channel_id, payload, f"{item.kind} {item.occurrence}"))
+    return outgoing
+
+
+def _handle_failures(rt: Runtime, failed: list[Outcome], items: dict[int, Planned], first_tries: set[int],
+                     now: datetime) -> None:
+    """A gone channel is unbound and the lead told; a channel we can't join is reported to the lead, once."""
+    for outcome in failed:
+        item = items[outcome.item.delivery_id]
+        if item.audience == "lead":
+            continue
+        if outcome.error in GONE:
+            with rt.db.transaction() as session:
+                team_id = session.scalar(select(Project.team_id).where(Project.id == item.project_id))
+                notices = channel_events.archived(session, team_id, item.channel_id, now) if team_id else []
+            for n in notices:
+                rt.jobs.enqueue("slack.post", {"channel_id": n.channel_id, "payload": render.lead_told(n.text)})
+        elif outcome.error in ("not_in_channel", "channel_not_found") and outcome.item.delivery_id in first_tries:
+            _tell_leads(rt, item, f"I couldn't post the {item.kind.replace('.', ' ')} to <#{item.channel_id}>: "
+                                  "I'm not in that channel. Invite me with `/invite @Liaison`; I'll try again.")
+
+
+def _tell_leads(rt: Runtime, item: Planned, text: str) -> None:
+    with rt.db.read() as session:
+        leads = list(session.scalars(select(Member.user_id).where(Member.project_id == item.project_id,
+                                                                  Member.role == "lead")))
+    for lead in leads:
+        rt.jobs.enqueue("slack.post", {"channel_id": lead, "payload": render.lead_told(text)})
+
+
+def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
+    """APScheduler wakes the tick; one at a time per process, a missed wake-up is folded into the next."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    def safe_tick() -> None:
+        try:
+            report = tick(rt)
+            if report.sent or report.failed or report.skipped:
+                log.info("scheduler tick: %s", report)
+        except Exception:  # noqa: BLE001 - the next tick tries again; the ledger keeps what was done
+            log.exception("scheduler tick failed")
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(safe_tick, "interval", seconds=seconds, max_instances=1, coalesce=True,
+                      next_run_time=datetime.now().astimezone(), id="liaison-tick")
+    scheduler.start()
+    return scheduler
