@@ -42,6 +42,7 @@ class Digest:
     progress: int | None
     since: datetime
     until: datetime
+    first: bool = False  # no digest went out before: "since" is the project's creation
     updates: list[DigestUpdate] = field(default_factory=list)
     updates_total: int = 0
     done: list[MilestoneCard] = field(default_factory=list)
@@ -86,7 +87,7 @@ def compose(session: Session, project_ids: list[int], now: datetime,
                 project_id=p.id, key=p.key, name=p.name, client=p.client_name, timezone=p.timezone,
                 audience=audience, health=p.health if internal else p.client_health,
                 progress=p.progress if internal else p.client_progress,
-                since=since.get(p.id) or p.created_at, until=now,
+                since=since.get(p.id) or p.created_at, until=now, first=p.id not in since,
             )
         _add_updates(session, project_ids, audience, now, before, digests)
     _add_milestones(session, project_ids, now, digests, audiences)
@@ -111,7 +112,8 @@ def _add_updates(session: Session, project_ids: list[int], audience: str, now: d
     last = _last_digest_query(project_ids, audience, before).subquery()
     conditions = [
         Update.project_id.in_(project_ids), Update.deleted_at.is_(None), Update.created_at <= now,
-        Update.created_at > func.coalesce(last.c.at, Project.created_at),
+        # Since the last digest; a project's first digest counts from (and including) its creation.
+        or_(Update.created_at > last.c.at, and_(last.c.at.is_(None), Update.created_at >= Project.created_at)),
     ]
     if audience == "client":
         conditions.append(Update.visibility == "client")
@@ -160,7 +162,7 @@ def _add_milestones(session: Session, project_ids: list[int], now: datetime,
                 if audience == "client" and m.visibility != "client":
                     continue
                 if m.done_at is not None:
-                    if m.done_at > digest.since:
+                    if m.done_at > digest.since or (digest.first and m.done_at >= digest.since):
                         digest.done.append(m)
                 elif m.due < today:
                     digest.overdue.append(m)

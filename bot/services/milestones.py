@@ -95,7 +95,7 @@ def listing(session: Session, place: Place) -> list[MilestoneCard]:
 
 
 def find(session: Session, place: Place, ref: str) -> Milestone:
-    ref = " ".join((ref or "").split())
+    ref = " ".join((ref or "").split()).strip("\"'")
     if not ref:
         raise BadInput("Which milestone? Give its name or number (`/milestone list` shows them).", "name")
     query = select(Milestone).where(Milestone.project_id == place.project_id)

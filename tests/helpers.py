@@ -1,0 +1,25 @@
+"""Small steps many tests share: a project with an internal and a client channel, counting rows."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+
+def count(db, model, *where) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def acme(app, *, due: str = "2027-03-31") -> None:
+    """Project `acme` bound to #acme-internal (internal) and #acme-shared (client), lead U0LEAD, client U0CLIENT."""
+    assert "Created" in app.command(f'create Acme Website key=acme client="Acme Co" due={due}').text
+    assert "client" in app.command("link acme", channel="C0SHARED").text
+    app.jobs.drain()
+    app.fake.clear()
+
+
+def posts(fake, channel: str | None = None) -> list[str]:
+    """What was posted (successfully), as text, in order."""
+    import json
+
+    return [json.dumps(c.args) for c in fake.calls_to("chat.postMessage")
+            if not c.failed and (channel is None or c.args.get("channel") == channel)]

@@ -1,0 +1,152 @@
+"""/update, @Liaison update: and the message shortcut, through signed requests against the real app."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from bot import payloads
+from storage.models import AuditEntry, Project, Update
+from tests.conftest import TEAM
+from tests.helpers import acme, count, posts
+
+
+@pytest.fixture
+def project(app):
+    acme(app)
+    return app
+
+
+def stored(db) -> list[Update]:
+    with db.read() as session:
+        return list(session.scalars(select(Update).order_by(Update.id)))
+
+
+def test_update_in_internal_channel_is_internal_sets_health_and_shows_a_card(project, db):
+    reply = project.command("status=amber progress=40 Waiting on copy <!channel>", name="/update")
+    assert reply.json["response_type"] == "in_channel"
+    assert "Waiting on copy" in reply.text and "40%" in reply.text and "internal only" in reply.text
+    assert "<!channel>" not in reply.text and "&lt;!channel&gt;" in reply.text
+    [u] = stored(db)
+    assert (u.visibility, u.health, u.progress, u.source) == ("internal", "amber", 40, "command")
+    with db.read() as session:
+        p = session.scalar(select(Project))
+        assert (p.health, p.progress, p.client_health, p.client_progress) == ("amber", 40, None, None)
+    assert count(db, AuditEntry, AuditEntry.action == "update.log") == 1
+
+
+def test_shared_update_and_client_channel_update_are_client_visible(project, db):
+    project.command("share=yes status=green Design signed off", name="/update")
+    project.command("Homepage live on staging", name="/update", channel="C0SHARED")
+    assert [u.visibility for u in stored(db)] == ["client", "client"]
+    with db.read() as session:
+        assert session.scalar(select(Project.client_health)) == "green"
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "Say what happened"),
+    ("status=green", "Say what happened"),
+    ("progress=140 Nearly there", "0 to 100"),
+    ("progress=abc Nearly there", "0 to 100"),
+    ("status=purple Odd", "isn't a status"),
+    ("share=maybe Hmm", "`yes` or `no`"),
+    ("colour=red Hmm", "has no option"),
+])
+def test_bad_update_input_is_refused_ephemerally_and_nothing_is_stored(project, db, text, says):
+    reply = project.command(text, name="/update")
+    assert reply.json["response_type"] == "ephemeral" and says in reply.text
+    assert stored(db) == []
+
+
+def test_update_outside_a_bound_channel_says_how(project, db):
+    reply = project.command("Did things", name="/update", channel="C0GENERAL")
+    assert "isn't linked" in reply.text and stored(db) == []
+    reply = project.command("project=acme Did things", name="/update", channel="C0GENERAL")
+    assert reply.json["response_type"] == "ephemeral" and len(stored(db)) == 1
+
+
+def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100",
+            event_id: str = "Ev0MENTION1", retry: int | None = None):
+    event = {"type": "app_mention", "user": user, "text": f"<@U0LIAISON> {text}", "channel": channel, "ts": ts}
+    body, ctype = payloads.event(event, team_id=TEAM, event_id=event_id)
+    headers = {"content-type": ctype, **payloads.sign("test-signing-secret", body)}
+    if retry:
+        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+    return app.post(body, headers)
+
+
+def test_client_logs_by_mention_once_however_many_deliveries(project, db):
+    replies: list = []
+    threads = [threading.Thread(target=lambda r=r: replies.append(mention(project, "update: Copy is attached",
+                                                                           retry=r)))
+               for r in (None, 1, 1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {r.status for r in replies} == {200}
+    [u] = stored(db)
+    assert (u.author_id, u.visibility, u.source, u.text) == ("U0CLIENT", "client", "mention", "Copy is attached")
+    project.jobs.drain()
+    assert len([p for p in posts(project.fake, "C0SHARED") if "Copy is attached" in p]) == 1
+
+
+def test_client_cannot_set_status_by_mention_and_is_told(project, db):
+    mention(project, "update: status=red all bad")
+    # The text is logged as typed (clients can't use options), so nothing is lost; status stays the team's.
+    [u] = stored(db)
+    assert u.health is None and u.text == "status=red all bad"
+
+
+def test_mention_without_update_gets_help(project, db):
+    mention(project, "hello there", event_id="Ev0HELLO")
+    assert stored(db) == []
+    project.fake.wait_for("chat.postEphemeral")
+
+
+def test_message_shortcut_captures_the_message_with_author_and_permalink(project, db):
+    body = json.dumps({
+        "type": "message_action", "callback_id": "log_status_update", "trigger_id": "1.2.3",
+        "team": {"id": TEAM}, "user": {"id": "U0TEAM"}, "channel": {"id": "C0SHARED"},
+        "response_url": project.fake.response_url("C0SHARED", "U0TEAM"),
+        "message": {"type": "message", "user": "U0CLIENT", "text": "We approve the mockups", "ts": "1764000000.000200"},
+    })
+    form = "payload=" + __import__("urllib.parse").parse.quote(body)
+    reply = project.post(form, {"content-type": "application/x-www-form-urlencoded",
+                                **payloads.sign("test-signing-secret", form)})
+    assert reply.status == 200
+    answer = project.fake.wait_for("response_url")[0]
+    assert "logged" in json.dumps(answer.args)
+    project.jobs.drain()
+    [u] = stored(db)
+    assert (u.author_id, u.logged_by, u.source, u.visibility) == ("U0CLIENT", "U0TEAM", "shortcut", "client")
+    assert u.permalink and u.permalink.startswith("http")
+
+
+def test_list_edit_delete_by_author_or_lead_are_audited(project, db):
+    project.command("First", name="/update", user="U0TEAM")
+    [u] = stored(db)
+    listing = project.command("list", name="/update")
+    assert listing.json["response_type"] == "ephemeral" and "First" in listing.text
+    assert "edited" in project.command(f"edit {u.id} First, corrected", name="/update", user="U0TEAM").text
+    project.fake.world.add_user(id="U0OTHER", name="kim")
+    refused = project.command(f"delete {u.id}", name="/update", user="U0OTHER")
+    assert "Only its author or the project lead" in refused.text
+    assert "deleted" in project.command(f"delete {u.id}", name="/update").text  # the lead
+    assert "First, corrected" not in project.command("list", name="/update").text
+    actions = [a for (a,) in _audit(db)]
+    assert actions.count("update.edit") == 1 and actions.count("update.delete") == 1
+
+
+def test_client_list_shows_only_client_visible_updates(project, db):
+    project.command("Internal note about budget", name="/update")
+    project.command("Shared progress", name="/update", channel="C0SHARED")
+    text = project.command("list", name="/update", user="U0CLIENT", channel="C0SHARED").text
+    assert "Shared progress" in text and "budget" not in text
+
+
+def _audit(db):
+    with db.read() as session:
+        return session.execute(select(AuditEntry.action)).all()
