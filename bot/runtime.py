@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.jobs import JobQueue
 from bot.outbox import Outbox
-from bot.slack import make_client, make_quick_client
+from bot.slack import make_bulk_client, make_client, make_quick_client
 from storage.db import Database
 
 
@@ -24,6 +24,7 @@ class Runtime:
     db: Database
     client: WebClient  # posts, after the ack: retried patiently
     quick: WebClient  # lookups before the ack: retried only briefly
+    bulk: WebClient  # the scheduler's posts: 429s handled by the caller, which posts elsewhere meanwhile
     clock: Clock
     outbox: Outbox  # quick in-process follow-ups that must happen within seconds (views.open)
     jobs: JobQueue  # work accepted in an ack, done by a job runner; survives restarts
@@ -46,6 +47,7 @@ def build_runtime(
         db=db,
         client=client,
         quick=make_quick_client(settings.slack_bot_token, settings.slack_api_url),
+        bulk=make_bulk_client(settings.slack_bot_token, settings.slack_api_url),
         clock=clock or SystemClock(),
         outbox=Outbox(client, executor),
         jobs=JobQueue(db),

@@ -33,6 +33,12 @@ def make_client(token: str | None, base_url: str, timeout: int = 10) -> WebClien
     return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers())
 
 
+def make_bulk_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    """For the scheduler's many posts: 429s come back to the caller, which posts elsewhere while it waits."""
+    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+
+
 class _ShortRateLimitRetry(RateLimitErrorRetryHandler):
     """Wait out a 429 only when Slack asks for a second or less: there are under 3 s before the ack is due."""
 

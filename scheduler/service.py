@@ -81,7 +81,7 @@ def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickRe
             else:
                 ledger.failed(session, outcome.item.delivery_id, outcome.error)
 
-    outcomes = post_all(rt.client, outgoing, concurrency, record)
+    outcomes = post_all(rt.bulk, outgoing, concurrency, record)
     for o in outcomes:
         if o.error is None:
             report.sent += 1

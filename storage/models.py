@@ -227,7 +227,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("project_id", "kind", "occurrence", "channel_id"),
-        Index("ix_deliveries_state_due_at", "state", "due_at"),
+        Index("ix_deliveries_due_at", "due_at"),  # the scheduler's look back over recent occurrences
+        Index("ix_deliveries_last_sent", "project_id", "kind", "state", "due_at"),  # "since the last digest"
         CheckConstraint("state IN ('sending', 'sent', 'failed', 'skipped')", name="state"),
     )
 
