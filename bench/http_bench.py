@@ -29,7 +29,7 @@ sys.path.insert(0, ROOT)
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot import payloads  # noqa: E402
-from bot.fake_slack import FakeSlack  # noqa: E402
+from bench.remote_stub import RemoteSlack as FakeSlack  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade_to_head  # noqa: E402
 
@@ -131,7 +131,7 @@ def answered(fake: FakeSlack, sent: dict[str, float], expect: str) -> Result:
         calls = {c.url.split("/response/", 1)[1]: c for c in fake.calls_to("response_url")}
         if all(u in calls for u in urls):
             break
-        time.sleep(0.05)
+        time.sleep(0.25)
     waits = [calls[u].at - at for u, at in urls.items() if u in calls]
     wrong = sum(1 for u in urls if u not in calls or expect not in str(calls[u].args))
     span = max(c.at for u, c in calls.items() if u in urls) - min(urls.values())
@@ -143,10 +143,10 @@ def command(fake: FakeSlack, text_: str, channel: str) -> str:
                             response_url=fake.response_url(channel, "U0LEAD"))[0]
 
 
-def new_channel(fake: FakeSlack) -> str:
-    channel = f"C0BENCH{next(_channels):06d}"
-    fake.world.add_channel(id=channel, name=channel.lower())
-    return channel
+def new_channels(fake: FakeSlack, count: int) -> list[str]:
+    channels = [f"C0BENCH{next(_channels):06d}" for _ in range(count)]
+    fake.add_channels([{"id": c, "name": c.lower()} for c in channels])
+    return channels
 
 
 def scratch_database(backend: str, pg_url: str, workdir: str) -> tuple[str, object]:
@@ -185,9 +185,13 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> li
             processes.append(start_server(
                 [sys.executable, "bench/floor_app.py", str(floor_port), *sizes], env, floor_port))
 
-            status_channel = new_channel(fake)
+            [status_channel] = new_channels(fake, 1)
             warm = [command(fake, "create Bench Status", status_channel)]
             warm += [command(fake, "status", status_channel)] * 40
+            drive(app_port, warm[:1], 1, None)
+            deadline = time.monotonic() + 30
+            while drive(app_port, warm[1:2], 1, "Bench Status").failures and time.monotonic() < deadline:
+                time.sleep(0.1)  # the project is created after the ack, by the scheduler process
             drive(app_port, warm, 4, None)
             drive(floor_port, warm, 4, None)
 
@@ -198,7 +202,8 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> li
                         bodies = [command(fake, "status", status_channel)] * args.requests
                         app = drive(app_port, bodies, conc, "Bench Status")
                     else:
-                        bodies = [command(fake, f"create Bench {conc}x{i}", new_channel(fake)) for i in range(args.requests)]
+                        channels = new_channels(fake, args.requests)
+                        bodies = [command(fake, f"create Bench {conc}x{i}", c) for i, c in enumerate(channels)]
                         sent: dict[str, float] = {}
                         app = drive(app_port, bodies, conc, None, sent)
                         # Wait for the app's work after the ack before the floor runs on the same database.
@@ -226,7 +231,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; server: gunicorn gthread, "
           f"{args.workers} workers x {args.threads} threads; {args.requests} requests per cell; "
-          "Slack Web API: local stub")
+          "Slack Web API: local stub in its own process")
     rows = []
     with FakeSlack() as fake:
         for backend in args.backends.split(","):

@@ -57,5 +57,5 @@ def spawn() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "scheduler"],
         env={**os.environ, PARENT_ENV: str(os.getpid())},
-        preexec_fn=lambda: os.nice(5),  # noqa: PLW1509 - only os.nice, no locks touched
+        preexec_fn=lambda: os.nice(19),  # noqa: PLW1509 - only os.nice, no locks touched
     )

@@ -133,7 +133,7 @@ class FakeSlack:
         self._root = ""
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
-    def start(self) -> FakeSlack:
+    def start(self, port: int = 0) -> FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -145,7 +145,7 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         host, port = self._server.server_address[:2]
         self._root = f"http://{host}:{port}"
@@ -205,6 +205,8 @@ class FakeSlack:
         except ValueError:
             args, answer = {}, (200, {"ok": False, "error": "invalid_json"}, {}, "invalid_json")
 
+        if parsed.path.startswith("/_control/"):
+            return self._control(request, parsed.path.removeprefix("/_control/"), args)
         if parsed.path.startswith("/response/"):
             self._record(Call("response_url", args, url=parsed.path, at=received))
             return self._reply(request, 200, b"ok", "text/plain")
@@ -215,6 +217,26 @@ class FakeSlack:
         # Recorded before replying, so a client that has its answer can already see its call.
         self._record(Call(method, args, at=received, failed=failed))
         self._reply(request, status, json.dumps(body).encode(), "application/json", headers)
+
+    def _control(self, request: BaseHTTPRequestHandler, what: str, args: dict[str, Any]) -> None:
+        """For a stub in its own process (benchmarks): shape it, add channels, read its calls."""
+        if what == "calls":
+            with self._cond:
+                body: Any = [asdict(c) for c in self.calls if c.method == args.get("method", c.method)]
+        elif what == "channels":
+            for channel in args.get("channels", []):
+                self.world.add_channel(**channel)
+            body = {"ok": True}
+        elif what == "shape":
+            self.per_channel_interval = float(args.get("per_channel_interval", self.per_channel_interval))
+            self.random_429_rate = float(args.get("random_429_rate", self.random_429_rate))
+            body = {"ok": True}
+        elif what == "clear":
+            self.clear()
+            body = {"ok": True}
+        else:
+            return self._reply(request, 404, b"{}", "application/json")
+        self._reply(request, 200, json.dumps(body).encode(), "application/json")
 
     def _record(self, call: Call) -> None:
         with self._cond:
@@ -361,3 +383,19 @@ class FakeSlack:
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "ws://127.0.0.1:1/"}
+
+
+def main() -> None:
+    """`python -m bot.fake_slack [PORT]`: the stub in a process of its own (benchmarks); prints its base URL."""
+    import sys
+
+    fake = FakeSlack(World.demo()).start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(fake.base_url, flush=True)
+    try:
+        sys.stdin.read()  # runs until whoever started it closes our stdin (or ends)
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
