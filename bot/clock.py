@@ -29,3 +29,16 @@ class ManualClock:
         with self._lock:
             self._now += timedelta(**delta)
             return self._now
+
+
+class AdjustableClock:
+    """The system clock, moved by `set`: the console's `:time` jumps ahead and time then keeps running."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+    def set(self, when: datetime) -> None:
+        self._offset = when - datetime.now(timezone.utc)

@@ -11,14 +11,14 @@ import re
 import secrets
 import shlex
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from slack_bolt import BoltRequest
 
 from bot import payloads
 from bot.app import build_app
-from bot.clock import ManualClock, SystemClock
+from bot.clock import AdjustableClock, ManualClock
 from bot.config import Settings
 from bot.manifest import build_manifest
 from bot.fake_slack import Call, Channel, FakeSlack, User, World
@@ -38,6 +38,8 @@ Console commands:
   :in <channel>                 switch channel; `:in client-channel` is the Slack Connect channel shared with the
                                 client; `:in #new-name` creates a channel (`:in #new-name shared` a shared one)
   :submit key=value ...         submit the last form Liaison opened (keys are its field names)
+  :time [2026-11-30T09:00]      show or move the console's clock (UTC unless an offset is given)
+  :tick                         run the scheduler once now: digests and reminders that are due are posted
   :share / :unshare / :archive / :unarchive   what Slack tells Liaison when the channel changes
   :who                          who and where you are;  :people, :channels list them
   :quit                         leave (Ctrl-D works too)"""
@@ -56,7 +58,7 @@ class Console:
         )
         db = Database(self.settings.database_url)
         upgrade_to_head(db.engine)
-        clock = ManualClock(now) if now else SystemClock()
+        clock = ManualClock(now) if now else AdjustableClock()
         # Posts run inline so that a transcript reads in the order things happened.
         self.rt = build_runtime(self.settings, db=db, clock=clock, executor=InlineExecutor())
         self.app = build_app(self.rt)
@@ -110,7 +112,12 @@ class Console:
             return [f"(Slack: `{name}` is not a command of this app)"]
         out = []
         if reply:
-            out.append(self._only_you(json.loads(reply)))
+            payload = json.loads(reply)
+            if payload.get("response_type") == "in_channel":  # Slack shows it to the channel, under the command
+                out.append(_indent(f"Liaison in #{self.channel.name} (answering {name}):",
+                                   message_text(payload, self.names())))
+            else:
+                out.append(self._only_you(payload))
         return out + self._show(calls)
 
     def _send_message(self, line: str) -> list[str]:
@@ -185,9 +192,31 @@ class Console:
             "share": lambda _: self._channel_event("share"), "unshare": lambda _: self._channel_event("unshare"),
             "archive": lambda _: self._channel_event("archive"),
             "unarchive": lambda _: self._channel_event("unarchive"),
+            "time": self._time, "tick": lambda _: self._tick(),
         }
         action = actions.get(name)
         return action(rest) if action else [f"(unknown console command `:{name}`; `:help` lists them)"]
+
+    def _time(self, args: str) -> list[str]:
+        if not args:
+            return [f"(it is {self.rt.clock.now():%a %d %b %Y %H:%M} UTC)"]
+        try:
+            when = datetime.fromisoformat(args)
+        except ValueError:
+            return ["(give an ISO time: `:time 2026-11-30T09:00` is UTC, or add an offset such as +01:00)"]
+        self.rt.clock.set(when if when.tzinfo else when.replace(tzinfo=timezone.utc))  # type: ignore[attr-defined]
+        return self._time("")
+
+    def _tick(self) -> list[str]:
+        """One run of the scheduler at the console's time: what is due is posted, as `liaison scheduler` would."""
+        from scheduler import service
+
+        seen = len(self.slack.calls)
+        report = service.tick(self.rt, concurrency=1)
+        self.jobs.run_pending()
+        shown = self._show(self.slack.calls[seen:])
+        skipped = [f"({report.skipped} missed occurrence(s) older than the grace period skipped)"] if report.skipped else []
+        return (shown or ["(nothing is due)"]) + skipped
 
     def _org(self, user: User) -> str:
         return "our team" if user.team_id == self.world.team_id else "client organisation"

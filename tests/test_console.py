@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
 
@@ -16,12 +18,13 @@ def liaison(*args: str, stdin: str | None = None, **env: str) -> subprocess.Comp
                           env={**clean, **env}, timeout=120)
 
 
-def test_scripted_session_matches_transcript():
-    """Regenerate after a deliberate change: liaison console --script tests/transcripts/projects.script
-    --now 2026-11-24T10:00:00+00:00 > tests/transcripts/projects.txt"""
-    result = liaison("console", "--script", str(TRANSCRIPTS / "projects.script"), "--now", "2026-11-24T10:00:00+00:00")
+@pytest.mark.parametrize("name", ["projects", "updates"])
+def test_scripted_session_matches_transcript(name):
+    """Regenerate after a deliberate change: liaison console --script tests/transcripts/NAME.script
+    --now 2026-11-24T10:00:00+00:00 > tests/transcripts/NAME.txt"""
+    result = liaison("console", "--script", str(TRANSCRIPTS / f"{name}.script"), "--now", "2026-11-24T10:00:00+00:00")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (TRANSCRIPTS / "projects.txt").read_text()
+    assert result.stdout == (TRANSCRIPTS / f"{name}.txt").read_text()
 
 
 def test_interactive_console_with_no_slack_credentials_keeps_its_sqlite_data(tmp_path):

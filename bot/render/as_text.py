@@ -8,7 +8,9 @@ from typing import Any
 _MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _EMOJI_CHARS = {"white_check_mark": "✅", "warning": "⚠️", "sparkles": "✨", "handshake": "🤝", "link": "🔗",
-                "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "calendar": "📅"}
+                "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "calendar": "📅",
+                "large_orange_circle": "🟠", "memo": "📝", "triangular_flag_on_post": "🚩", "alarm_clock": "⏰",
+                "zzz": "💤", "wave": "👋"}
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
