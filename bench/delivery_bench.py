@@ -23,7 +23,6 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.fake_slack import FakeSlack, World  # noqa: E402
 from bot.runtime import build_runtime  # noqa: E402
 from scheduler import service  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -32,12 +31,13 @@ from storage.models import Delivery, Member, Project, ProjectChannel, Workspace 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from digest_bench import drop, scratch  # noqa: E402
+from remote_stub import RemoteSlack  # noqa: E402
 
 MONDAY = datetime(2026, 11, 30, 9, 0, 30, tzinfo=timezone.utc)
 TEAM = "T0AGENCY"
 
 
-def seed(db: Database, n: int, fake: FakeSlack) -> None:
+def seed(db: Database, n: int, fake: RemoteSlack) -> None:
     week_ago = MONDAY - timedelta(days=6)
     with db.transaction() as s:
         s.execute(insert(Workspace), [{"team_id": TEAM, "name": "bench", "created_at": week_ago}])
@@ -53,16 +53,15 @@ def seed(db: Database, n: int, fake: FakeSlack) -> None:
             is_archived=False, bound_by="U0LEAD", bound_at=week_ago) for pid in ids])
         s.execute(insert(Member), [dict(project_id=pid, user_id="U0LEAD", role="lead", added_by="U0LEAD",
                                         added_at=week_ago) for pid in ids])
-    for pid in ids:
-        fake.world.add_channel(id=f"C0D{pid:06d}", name=f"d-{pid}", bot_is_member=True)
+    fake.add_channels([{"id": f"C0D{pid:06d}", "name": f"d-{pid}"} for pid in ids])
 
 
-def round_trip(rt, fake: FakeSlack, samples: int = 200) -> float:
-    fake.world.add_channel(id="C0RTT", name="rtt", bot_is_member=True)
+def round_trip(rt, fake: RemoteSlack, samples: int = 200) -> float:
+    """One chat.postMessage, measured one at a time on channels of their own (no pacing, no 429s)."""
+    fake.add_channels([{"id": f"C0RTT{i:04d}", "name": f"rtt-{i}"} for i in range(samples)])
     started = time.perf_counter()
     for i in range(samples):
-        fake._last_post.pop("C0RTT", None)  # noqa: SLF001 - measure the round trip, not the stub's pacing
-        rt.bulk.chat_postMessage(channel="C0RTT", text=f"rtt {i}")
+        rt.bulk.chat_postMessage(channel=f"C0RTT{i:04d}", text=f"rtt {i}")
     return (time.perf_counter() - started) / samples
 
 
@@ -71,14 +70,14 @@ def run(backend: str, args: argparse.Namespace, workdir: str) -> dict:
     try:
         db = Database(url)
         upgrade_to_head(db.engine)
-        with FakeSlack(World.demo()) as fake:
+        with RemoteSlack() as fake:
             seed(db, args.digests, fake)
             settings = Settings(slack_bot_token="xoxb-bench", slack_signing_secret="s", database_url=url,
                                 slack_api_url=fake.base_url, timezone="UTC")
             rt = build_runtime(settings, db=db, clock=ManualClock(MONDAY))
             rtt = round_trip(rt, fake)
             fake.clear()
-            fake.per_channel_interval, fake.random_429_rate = 1.0, 0.10
+            fake.shape(per_channel_interval=1.0, random_429_rate=0.10)
             started = time.perf_counter()
             report = service.tick(rt, concurrency=args.concurrency)
             tick_s = time.perf_counter() - started
@@ -108,7 +107,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; {args.digests} digests to "
-          f"{args.digests} channels; stub: 1 post/s per channel, 10 % random 429 (Retry-After 1 s); "
+          f"{args.digests} channels; stub (own process): 1 post/s per channel, 10 % random 429 (Retry-After 1 s); "
           f"concurrency {args.concurrency}")
     print("\n| backend | delivered | channels posted | posted twice | 429s | one post ms | 1000×rtt÷conc s "
           "| waits÷conc s | target s (1.2×) | posting s | target met | whole tick s | ledger |")

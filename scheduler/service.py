@@ -74,14 +74,8 @@ def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickRe
         return report
     outgoing = compose_all(rt, mine, now)
 
-    def record(outcome: Outcome) -> None:
-        with rt.db.transaction() as session:
-            if outcome.error is None:
-                ledger.sent(session, outcome.item.delivery_id, outcome.ts, rt.clock.now())
-            else:
-                ledger.failed(session, outcome.item.delivery_id, outcome.error)
-
-    outcomes = post_all(rt.bulk, outgoing, concurrency, record)
+    with ledger.Recorder(rt.db, rt.clock) as recorder:
+        outcomes = post_all(rt.bulk, outgoing, concurrency, recorder.record)
     for o in outcomes:
         if o.error is None:
             report.sent += 1
