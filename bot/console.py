@@ -170,8 +170,10 @@ class Console:
                 out.append(self._only_you(call.args))
             elif call.method == "views.open":
                 self.last_view = call.args["view"]
+                fields = [b["block_id"] for b in self.last_view.get("blocks", []) if b.get("type") == "input"]
+                example = " ".join(f'{f}="..."' for f in fields[:2])
                 out.append(_indent("Liaison opened a form:", view_text(self.last_view, names)
-                                   + "\n(type `:submit name=\"...\" client=\"...\"` to submit it)"))
+                                   + f"\n(type `:submit {example}` to submit it; fields: {', '.join(fields)})"))
             elif call.method == "conversations.join":
                 out.append(f"(Liaison joined #{names.get(call.args.get('channel'), '')})")
             else:

@@ -58,6 +58,11 @@ def view_submission(
         typed = values.get(block["block_id"], element.get("initial_value"))
         if element["type"] == "datepicker":
             field = {"type": "datepicker", "selected_date": typed}
+        elif element["type"] == "users_select":
+            field = {"type": "users_select", "selected_user": typed}
+        elif element["type"] == "checkboxes":
+            chosen = [o for o in element["options"] if typed and typed.lower() in ("yes", "true", o["value"])]
+            field = {"type": "checkboxes", "selected_options": chosen}
         else:
             field = {"type": element["type"], "value": typed}
         state[block["block_id"]] = {element["action_id"]: field}

@@ -5,11 +5,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk.errors import SlackApiError
 
-from bot.actors import Actor
+from bot.actors import INTERNAL_ROLES, Actor, require_role
 from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
-from bot.errors import BadInput
+from bot.errors import BadInput, SlackTrouble
 from bot.render import milestones as render
+from bot.render import modals
 from bot.render.help import help_message
 from bot.render.updates import in_channel
 from bot.runtime import Runtime
@@ -25,7 +27,7 @@ MILESTONE = CommandSpec(
             "add",
             "Add a milestone. Dates may be words (`next friday`, `in 3 days`), read in the project's timezone. "
             "The client sees it unless `internal=yes`.",
-            usage='due=<date> [owner=@person] [internal=yes] <name>',
+            usage='due=<date> [owner=@person] [internal=yes] <name>   (or nothing, for a form)',
             options={"due": "when it is due: 2026-12-15, \"next friday\", \"in 3 days\"",
                      "owner": "who delivers it (reminders mention them)", "internal": "yes: the client never sees it"},
             example='add due="next friday" owner=@sam Design sign-off',
@@ -51,6 +53,24 @@ def register(app: App, rt: Runtime) -> None:
         handler = {"add": _add, "done": _done, "move": _move, "list": _list}[parsed.sub]
         ack(**handler(rt, parsed, actor_of(context), body))
 
+    @app.view(modals.MilestoneAddIds.CALLBACK)
+    def on_milestone_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        metadata, values = modals.read_milestone_add(body["view"])
+        channel_id = metadata.get("channel_id", "")
+        name = milestones.check_name(values["name"] or "")
+        now = rt.clock.now()
+        with rt.db.transaction() as session:
+            place = place_of(session, actor_of(context), channel_id, metadata.get("project"))
+            due = dates.parse_day(values["due"], place.timezone, now)
+            card = milestones.add(session, place, name, due, values["owner"], values["internal"], now)
+        ack()
+        today = now.astimezone(ZoneInfo(place.timezone)).date()
+        post = render.added_post(card, place.name, today)
+        if place.audience == "client" and card.visibility == "internal":
+            rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=place.actor.user_id, **post)
+        else:
+            rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": post})
+
 
 def _owner(parsed: Parsed) -> str | None:
     raw = parsed.option("owner")
@@ -70,6 +90,8 @@ def _visible_here(reply: dict[str, Any], visibility: str, audience: str, elsewhe
 
 
 def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    if not parsed.text and not parsed.options.keys() - {"project"}:
+        return _open_form(rt, parsed, actor, body)
     name = milestones.check_name(parsed.text)
     owner = _owner(parsed)
     if parsed.option("due") is None:
@@ -109,3 +131,22 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
         place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         found = milestones.listing(session, place)
     return render.list_reply(found, place.key, now.astimezone(ZoneInfo(place.timezone)).date())
+
+
+def _open_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """Bare `/milestone add`: a form with a date picker. The project is checked first, so a wrong channel is
+    said at once rather than after the form is filled in."""
+    with rt.db.read() as session:
+        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+    require_role(place.actor, INTERNAL_ROLES, "add milestones")
+    view = modals.milestone_add_modal(body.get("channel_id", ""), parsed.option("project"), place.name)
+
+    def open_form() -> None:
+        try:
+            rt.quick.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as e:
+            raise SlackTrouble("Slack didn't open the form. Type it instead: "
+                               "`/milestone add due=2026-12-15 Design sign-off`.") from e
+
+    rt.outbox.answer(body.get("response_url"), open_form)
+    return {}

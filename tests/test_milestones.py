@@ -83,3 +83,30 @@ def test_internal_milestone_added_in_client_channel_is_only_shown_to_its_author(
 def test_clients_cannot_add_milestones(project, db):
     reply = project.command("add due=2026-12-15 Sneaky", name="/milestone", user="U0CLIENT", channel="C0SHARED")
     assert "Clients can't" in reply.text and milestones(db) == []
+
+
+def test_bare_add_opens_a_form_with_a_date_picker_and_its_errors_land_on_the_field(project, db):
+    reply = project.command("add", name="/milestone", answer=False)
+    assert reply.status == 200 and reply.body == ""
+    view = project.fake.wait_for("views.open")[0].args["view"]
+    inputs = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
+    assert inputs == {"name": "plain_text_input", "due": "datepicker", "owner": "users_select",
+                      "internal": "checkboxes"}
+
+    past = project.submit(view, {"name": "Design sign-off", "due": "2026-01-05"})
+    assert past.json["response_action"] == "errors" and "in the past" in past.json["errors"]["due"]
+    assert milestones(db) == []
+
+    good = project.submit(view, {"name": "Design sign-off", "due": "2026-12-15", "owner": "U0TEAM",
+                                 "internal": "yes"})
+    assert good.status == 200
+    [m] = milestones(db)
+    assert (m.name, m.due_date, m.owner_id, m.visibility) == ("Design sign-off", date(2026, 12, 15), "U0TEAM",
+                                                              "internal")
+    assert "Design sign-off" in str(project.fake.wait_for("chat.postMessage")[0].args)
+
+
+def test_bare_add_in_an_unlinked_channel_says_so_before_any_form(project, db):
+    reply = project.command("add", name="/milestone", channel="C0GENERAL")
+    assert "isn't linked" in reply.text
+    assert project.fake.calls_to("views.open") == []

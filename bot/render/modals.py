@@ -66,3 +66,52 @@ def read_project_create(view: dict[str, Any]) -> tuple[str, dict[str, str | None
 
     metadata = json.loads(view.get("private_metadata") or "{}")
     return metadata.get("channel_id", ""), {i.value: value(i.value) for i in ProjectCreateIds if i != "project-create"}
+
+
+class MilestoneAddIds(StrEnum):
+    CALLBACK = "milestone-add"
+    NAME = "name"
+    DUE = "due"
+    OWNER = "owner"
+    INTERNAL = "internal"
+
+
+def milestone_add_modal(channel_id: str, project: str | None, project_name: str) -> dict[str, Any]:
+    ids = MilestoneAddIds
+    return {
+        "type": "modal",
+        "callback_id": ids.CALLBACK,
+        "private_metadata": json.dumps({"channel_id": channel_id, "project": project}),
+        "title": {"type": "plain_text", "text": "New milestone"},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Project: *{project_name[:150]}*"}]},
+            _text_input(ids.NAME, "Milestone", "e.g. Design sign-off", max_length=200),
+            {"type": "input", "block_id": ids.DUE, "label": {"type": "plain_text", "text": "Due"},
+             "element": {"type": "datepicker", "action_id": "value"}},
+            {"type": "input", "block_id": ids.OWNER, "optional": True,
+             "label": {"type": "plain_text", "text": "Owner"}, "hint": {"type": "plain_text", "text":
+                                                                        "Reminders mention them"},
+             "element": {"type": "users_select", "action_id": "value"}},
+            {"type": "input", "block_id": ids.INTERNAL, "optional": True,
+             "label": {"type": "plain_text", "text": "Visibility"},
+             "element": {"type": "checkboxes", "action_id": "value", "options": [
+                 {"text": {"type": "plain_text", "text": "Internal only: the client never sees it"},
+                  "value": "yes"}]}},
+        ],
+    }
+
+
+def read_milestone_add(view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """(private metadata, {field: value or None}) from a submitted milestone modal."""
+    values = view.get("state", {}).get("values", {})
+
+    def value(block_id: str) -> str | None:
+        element = values.get(block_id, {}).get("value", {})
+        if "selected_options" in element:
+            return "yes" if element["selected_options"] else None
+        return element.get("value") or element.get("selected_date") or element.get("selected_user") or None
+
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    return metadata, {i.value: value(i.value) for i in MilestoneAddIds if i != MilestoneAddIds.CALLBACK}
