@@ -153,6 +153,7 @@ def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
     """APScheduler wakes the tick; one at a time per process, a missed wake-up is folded into the next."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line every 30 s; the tick logs its work
     def safe_tick() -> None:
         try:
             report = tick(rt)

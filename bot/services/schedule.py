@@ -3,6 +3,7 @@ as one normalised line and turned into APScheduler cron triggers in the project'
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,8 +45,9 @@ def _hhmm(value: str) -> str:
     return f"{int(hour):02d}:{minute}"
 
 
+@lru_cache(maxsize=4096)
 def trigger(schedule: str, tz: str) -> CronTrigger | None:
-    """The cron trigger of a normalised schedule, or None when digests are off."""
+    """The cron trigger of a normalised schedule, or None when digests are off (kept: every tick asks again)."""
     kind, _, rest = schedule.partition(" ")
     if kind == "off":
         return None
