@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from bot import slack
 from bot.errors import UserError
@@ -68,6 +68,13 @@ class JobQueue:
     def waiting(self) -> int:
         with self.db.read() as session:
             return session.scalar(select(func.count()).select_from(Job).where(Job.state == "queued")) or 0
+
+
+def prune(db: Database, keep: timedelta = timedelta(days=7)) -> int:
+    """Forget finished jobs after a while: they hold what people typed and response URLs that expired long ago."""
+    with db.transaction() as session:
+        result = session.execute(delete(Job).where(Job.state != "queued", Job.finished_at < _now() - keep))
+    return result.rowcount or 0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.jobs import prune
 from bot.render import digests as render
 from bot.runtime import Runtime
 from bot.services import channels as channel_events
@@ -162,8 +163,15 @@ def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
         except Exception:  # noqa: BLE001 - the next tick tries again; the ledger keeps what was done
             log.exception("scheduler tick failed")
 
+    def safe_prune() -> None:
+        try:
+            prune(rt.db)
+        except Exception:  # noqa: BLE001 - tried again in an hour
+            log.exception("pruning finished jobs failed")
+
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(safe_tick, "interval", seconds=seconds, max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone(), id="liaison-tick")
+    scheduler.add_job(safe_prune, "interval", hours=1, max_instances=1, coalesce=True, id="liaison-prune")
     scheduler.start()
     return scheduler

@@ -91,3 +91,25 @@ def test_a_job_that_fails_tells_the_person_with_an_error_id_and_is_kept(app, db)
     assert job.state == "failed" and "KeyError" in job.error
     error_id = job.error.split(":")[0]
     assert error_id in json.dumps(told.args)
+
+
+def test_finished_jobs_are_forgotten_after_a_week_queued_ones_never(app, db):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from bot.jobs import prune
+
+    app.jobs.stop()
+    try:
+        for text in ("old", "recent", "waiting"):
+            app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": text}})
+        JobRunner(app.rt).run_one()
+        JobRunner(app.rt).run_one()
+        with db.transaction() as session:
+            session.execute(update(Job).where(Job.id == jobs(db)[0].id)
+                            .values(finished_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+        assert prune(db) == 1
+        assert [j.args["payload"]["text"] for j in jobs(db)] == ["recent", "waiting"]
+    finally:
+        app.jobs = JobRunner(app.rt).start()
