@@ -30,7 +30,7 @@ from storage.migrate import upgrade_to_head  # noqa: E402
 from storage.models import Delivery, Member, Project, ProjectChannel, Workspace  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from digest_bench import drop, scratch  # noqa: E402
+from scratch import drop_database, scratch_database  # noqa: E402
 from remote_stub import RemoteSlack  # noqa: E402
 
 MONDAY = datetime(2026, 11, 30, 9, 0, 30, tzinfo=timezone.utc)
@@ -66,7 +66,7 @@ def round_trip(rt, fake: RemoteSlack, samples: int = 200) -> float:
 
 
 def run(backend: str, args: argparse.Namespace, workdir: str) -> dict:
-    url, handle = scratch(backend, args.pg_url, workdir)
+    url, handle = scratch_database(backend, args.pg_url, workdir)
     try:
         db = Database(url)
         upgrade_to_head(db.engine)
@@ -96,7 +96,7 @@ def run(backend: str, args: argparse.Namespace, workdir: str) -> dict:
                     twice=sum(1 for v in per_channel.values() if v > 1), limited=len(limited), rtt=rtt * 1000,
                     ideal=ideal, waits=waits, target=target, posting=posting_s, tick=tick_s, states=dict(states))
     finally:
-        drop(handle)
+        drop_database(handle)
 
 
 def main() -> None:

@@ -16,17 +16,19 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 
 from bot.render.digests import digest_message  # noqa: E402
 from bot.services.digests import compose  # noqa: E402
 from scheduler.service import COMPOSE_BATCH  # noqa: E402
 from storage.db import Database  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scratch import drop_database, scratch_database  # noqa: E402
 from storage.migrate import upgrade_to_head  # noqa: E402
 from storage.models import Delivery, Member, Milestone, Project, ProjectChannel, Update, Workspace  # noqa: E402
 
@@ -92,24 +94,6 @@ def measure(db: Database, ids: list[int]) -> tuple[float, int, int]:
     return elapsed, statements[0], blocks
 
 
-def scratch(backend: str, pg_url: str, workdir: str) -> tuple[str, object]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir}/digest-{uuid.uuid4().hex[:6]}.db", None
-    name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return pg_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
-
-
-def drop(handle: object) -> None:
-    if handle:
-        admin, name = handle  # type: ignore[misc]
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=2000)
@@ -124,7 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="liaison-bench-") as workdir:
         for backend in args.backends.split(","):
             for updates, milestones in ((50, 12), (5, 12)):
-                url, handle = scratch(backend, args.pg_url, workdir)
+                url, handle = scratch_database(backend, args.pg_url, workdir)
                 try:
                     db = Database(url)
                     upgrade_to_head(db.engine)
@@ -142,7 +126,7 @@ def main() -> None:
                           f"| {'yes' if per <= 2 else 'NO'} |", flush=True)
                     db.dispose()
                 finally:
-                    drop(handle)
+                    drop_database(handle)
 
 
 if __name__ == "__main__":

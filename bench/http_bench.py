@@ -19,17 +19,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from urllib.parse import parse_qsl
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot import payloads  # noqa: E402
 from bench.remote_stub import RemoteSlack as FakeSlack  # noqa: E402
+from bench.scratch import drop_database, scratch_database  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade_to_head  # noqa: E402
 
@@ -147,24 +146,6 @@ def new_channels(fake: FakeSlack, count: int) -> list[str]:
     channels = [f"C0BENCH{next(_channels):06d}" for _ in range(count)]
     fake.add_channels([{"id": c, "name": c.lower()} for c in channels])
     return channels
-
-
-def scratch_database(backend: str, pg_url: str, workdir: str) -> tuple[str, object]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir}/bench.db", None
-    name = f"liaison_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return pg_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
-
-
-def drop_database(handle: object) -> None:
-    if handle:
-        admin, name = handle  # type: ignore[misc]
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> list[tuple]:

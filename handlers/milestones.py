@@ -8,16 +8,16 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
-from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
+from bot.commands import CommandSpec, Parsed, Sub, user_id_of
 from bot.errors import BadInput, SlackTrouble
 from bot.render import milestones as render
 from bot.render import modals
-from bot.render.help import help_message
 from bot.render.updates import in_channel
 from bot.runtime import Runtime
 from bot.services import dates, milestones
 from bot.services.places import place_of
 from handlers.context import actor_of
+from handlers.slash import register_command
 
 MILESTONE = CommandSpec(
     name="/milestone",
@@ -44,14 +44,7 @@ COMMANDS = [MILESTONE]
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.command(MILESTONE.name)
-    def on_milestone_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        parsed = parse(MILESTONE, body.get("text", ""))
-        if parsed.sub == "help":
-            ack(**help_message(MILESTONE))
-            return
-        handler = {"add": _add, "done": _done, "move": _move, "list": _list}[parsed.sub]
-        ack(**handler(rt, parsed, actor_of(context), body))
+    register_command(app, rt, MILESTONE, {"add": _add, "done": _done, "move": _move, "list": _list})
 
     @app.view(modals.MilestoneAddIds.CALLBACK)
     def on_milestone_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

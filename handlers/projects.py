@@ -1,7 +1,6 @@
 """/project: create, link, status, role, list, help; and the create-project modal."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -11,19 +10,19 @@ from slack_sdk.errors import SlackApiError
 
 from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role, require_team_member
-from bot.commands import CommandSpec, Parsed, Sub, parse, user_id_of
+from bot.commands import CommandSpec, Parsed, Sub, user_id_of
 from bot.errors import BadInput, SlackTrouble
 from bot.jobs import job
 from bot.render import modals
 from bot.render import projects as render
 from bot.render.errors import with_post_problem
-from bot.render.help import help_message
 from bot.runtime import Runtime
 from bot.services import people, projects, schedule
 from bot.services.digests import compose
 from bot.services.places import place_of
 from bot.render import digests as render_digests
 from handlers.context import actor_of
+from handlers.slash import register_command
 
 PROJECT = CommandSpec(
     name="/project",
@@ -78,23 +77,10 @@ COMMANDS = [PROJECT]
 
 
 def register(app: App, rt: Runtime) -> None:
-    subcommands: dict[str, Callable[..., dict[str, Any]]] = {
-        "create": _create,
-        "link": _link,
-        "status": _status,
-        "role": _role,
-        "list": _list,
-        "schedule": _schedule,
-        "digest": _digest,
-    }
-
-    @app.command(PROJECT.name)
-    def on_project_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        parsed = parse(PROJECT, body.get("text", ""))
-        if parsed.sub == "help":
-            ack(**help_message(PROJECT))
-            return
-        ack(**subcommands[parsed.sub](rt, parsed, actor_of(context), body))
+    register_command(app, rt, PROJECT, {
+        "create": _create, "link": _link, "status": _status, "role": _role, "list": _list,
+        "schedule": _schedule, "digest": _digest,
+    })
 
     @app.view(modals.ProjectCreateIds.CALLBACK)
     def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

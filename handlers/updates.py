@@ -9,15 +9,15 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.actors import Actor
-from bot.commands import CommandSpec, Parsed, Sub, parse
+from bot.commands import CommandSpec, Parsed, Sub
 from bot.errors import BadInput
 from bot.jobs import job
 from bot.render import updates as render
-from bot.render.help import help_message
 from bot.runtime import Runtime
 from bot.services import dates, updates
 from bot.services.places import place_of
 from handlers.context import actor_of
+from handlers.slash import register_command
 
 UPDATE = CommandSpec(
     name="/update",
@@ -50,14 +50,7 @@ _MENTION_UPDATE = re.compile(r"^\s*(?:<@[A-Z0-9]+>\s*)+update\s*:\s*(?P<text>.*)
 
 
 def register(app: App, rt: Runtime) -> None:
-    @app.command(UPDATE.name)
-    def on_update_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        parsed = parse(UPDATE, body.get("text", ""))
-        if parsed.sub == "help":
-            ack(**help_message(UPDATE))
-            return
-        handler = {"log": _log, "list": _list, "edit": _edit, "delete": _delete}[parsed.sub]
-        ack(**handler(rt, parsed, actor_of(context), body))
+    register_command(app, rt, UPDATE, {"log": _log, "list": _list, "edit": _edit, "delete": _delete})
 
     @app.shortcut("log_status_update")
     def on_log_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
