@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from urllib.parse import parse_qsl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -43,6 +43,15 @@ class Result:
     p50: float
     p99: float
     failures: int
+    samples: list[float] = field(default_factory=list, repr=False)  # seconds, for pooling repeated runs
+    wall: float = 0.0
+
+
+def pooled(results: list[Result]) -> Result:
+    """Runs of one cell taken together: all their samples, their total time."""
+    samples = [x for r in results for x in r.samples]
+    wall = sum(r.wall for r in results)
+    return Result(len(samples) / wall, *percentiles(samples), sum(r.failures for r in results), samples, wall)
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:
@@ -119,7 +128,7 @@ def drive(port: int, bodies: list[str], concurrency: int, expect: str | None,
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    return Result(len(bodies) / wall, *percentiles(latencies), failures[0])
+    return Result(len(bodies) / wall, *percentiles(latencies), failures[0], latencies, wall)
 
 
 def answered(fake: FakeSlack, sent: dict[str, float], expect: str) -> Result:
@@ -134,7 +143,7 @@ def answered(fake: FakeSlack, sent: dict[str, float], expect: str) -> Result:
     waits = [calls[u].at - at for u, at in urls.items() if u in calls]
     wrong = sum(1 for u in urls if u not in calls or expect not in str(calls[u].args))
     span = max(c.at for u, c in calls.items() if u in urls) - min(urls.values())
-    return Result(len(urls) / span, *percentiles(waits), wrong)
+    return Result(len(urls) / span, *percentiles(waits), wrong, waits, span)
 
 
 def command(fake: FakeSlack, text_: str, channel: str) -> str:
@@ -178,19 +187,22 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> li
 
             for conc in args.concurrency:
                 for name in ("status", "create"):
-                    answer = None
-                    if name == "status":
-                        bodies = [command(fake, "status", status_channel)] * args.requests
-                        app = drive(app_port, bodies, conc, "Bench Status")
-                    else:
-                        channels = new_channels(fake, args.requests)
-                        bodies = [command(fake, f"create Bench {conc}x{i}", c) for i, c in enumerate(channels)]
-                        sent: dict[str, float] = {}
-                        app = drive(app_port, bodies, conc, None, sent)
-                        # Wait for the app's work after the ack before the floor runs on the same database.
-                        answer = answered(fake, sent, "Created")
-                    floor = drive(floor_port, bodies, conc, None)
-                    rows.append((backend, f"/project {name}", conc, app, floor, answer))
+                    apps, floors, answers = [], [], []
+                    for rep in range(args.repeat):  # app and floor interleaved, so drift hits both alike
+                        if name == "status":
+                            bodies = [command(fake, "status", status_channel)] * args.requests
+                            apps.append(drive(app_port, bodies, conc, "Bench Status"))
+                        else:
+                            channels = new_channels(fake, args.requests)
+                            bodies = [command(fake, f"create Bench {conc}x{rep}x{i}", c)
+                                      for i, c in enumerate(channels)]
+                            sent: dict[str, float] = {}
+                            apps.append(drive(app_port, bodies, conc, None, sent))
+                            # The app's work after the ack finishes before the floor runs on the same machine.
+                            answers.append(answered(fake, sent, "Created"))
+                        floors.append(drive(floor_port, bodies, conc, None))
+                    rows.append((backend, f"/project {name}", conc, pooled(apps), pooled(floors),
+                                 pooled(answers) if answers else None))
                     print(f"  measured {backend} {name} c={conc}", file=sys.stderr)
         finally:
             for process in processes:
@@ -201,7 +213,8 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: FakeSlack) -> li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests per cell")
+    parser.add_argument("--requests", type=int, default=400, help="requests per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell, app and floor interleaved")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--workers", type=int, default=2)
@@ -211,7 +224,8 @@ def main() -> None:
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
 
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; server: gunicorn gthread, "
-          f"{args.workers} workers x {args.threads} threads; {args.requests} requests per cell; "
+          f"{args.workers} workers x {args.threads} threads; {args.repeat} runs of {args.requests} requests per "
+          "cell, app and floor interleaved; "
           "Slack Web API: local stub in its own process")
     rows = []
     with FakeSlack() as fake:
