@@ -98,7 +98,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def _claim(self) -> Claimed | None:
+    def _claim_statement(self):  # noqa: ANN202
         now = _now()
         due = (
             select(Job.id)
@@ -108,34 +108,44 @@ class JobRunner:
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
-        claim = (
+        return (
             update(Job)
             .where(Job.id == due)
             .values(run_after=now + self.lease, attempts=Job.attempts + 1)
             .returning(Job.id, Job.kind, Job.args, Job.response_url, Job.attempts)
         )
+
+    def _claim(self) -> Claimed | None:
         with self.rt.db.transaction() as session:
-            row = session.execute(claim).first()
+            row = session.execute(self._claim_statement()).first()
         return Claimed(*row) if row else None
 
-    def _finish(self, job_id: int, state: str, error: str | None = None) -> None:
+    def _finish(self, job_id: int, outcome: tuple[str, str | None], claim_next: bool = False) -> Claimed | None:
+        """Record how a job ended and, when asked, claim the next in the same transaction (one write, not two:
+        on SQLite every write transaction briefly holds the one lock that acks need too)."""
+        state, error = outcome
         with self.rt.db.transaction() as session:
             session.execute(update(Job).where(Job.id == job_id).values(state=state, finished_at=_now(), error=error))
+            row = session.execute(self._claim_statement()).first() if claim_next else None
+        return Claimed(*row) if row else None
 
     def run_one(self) -> bool:
         claimed = self._claim()
         if claimed is None:
             return False
+        self._finish(claimed.id, self._tracked(claimed))
+        return True
+
+    def _tracked(self, claimed: Claimed) -> tuple[str, str | None]:
         with self._busy_lock:
             self._busy += 1
         try:
-            self._run(claimed)
+            return self._run(claimed)
         finally:
             with self._busy_lock:
                 self._busy -= 1
-        return True
 
-    def _run(self, claimed: Claimed) -> None:
+    def _run(self, claimed: Claimed) -> tuple[str, str | None]:
         fn = _KINDS.get(claimed.kind)
         state, error, payload = "done", None, None
         if fn is None:
@@ -156,13 +166,16 @@ class JobRunner:
                 state, error, payload = "failed", f"{error_id}: {e!r}", unexpected(error_id)
         if payload and claimed.response_url:
             slack.respond(claimed.response_url, payload)
-        self._finish(claimed.id, state, error)
         if error:
             log.warning("job %s (%s) %s: %s", claimed.id, claimed.kind, state, error)
+        return state, error
 
     def run_pending(self) -> int:
         done = 0
-        while self.run_one():
+        claimed = self._claim()
+        while claimed is not None:
+            outcome = self._tracked(claimed)
+            claimed = self._finish(claimed.id, outcome, claim_next=not self._stop.is_set())
             done += 1
         return done
 
