@@ -181,3 +181,21 @@ def test_a_project_without_updates_for_a_week_nudges_its_lead(project, db, clock
     assert len(nudges) == 1
     service.tick(project.rt)
     assert len([p for p in posts(project.fake, "U0LEAD") if "no update for" in p]) == 1
+
+
+def test_a_rate_limited_channel_never_holds_up_the_others_even_with_one_worker(app):
+    from scheduler.deliver import Outgoing, post_all
+
+    for channel in ("C0A", "C0B", "C0C", "C0D"):
+        app.fake.world.add_channel(id=channel, name=channel.lower())
+    app.fake.per_channel_interval = 1.0  # Slack's pace: a second post to one channel at once gets a 429
+    try:
+        items = [Outgoing(i, channel, {"text": f"{channel} {i}"}, "test")
+                 for i, channel in enumerate(["C0A", "C0A", "C0B", "C0C", "C0D"])]
+        outcomes = post_all(app.rt.bulk, items, concurrency=1, on_done=lambda o: None)
+    finally:
+        app.fake.per_channel_interval = 0.0
+    assert all(o.error is None for o in outcomes)
+    posted = [c.args["text"] for c in app.fake.calls_to("chat.postMessage") if not c.failed]
+    assert posted == ["C0A 0", "C0B 2", "C0C 3", "C0D 4", "C0A 1"]  # the others went while C0A waited
+    assert [c.failed for c in app.fake.calls_to("chat.postMessage")].count("429") == 1
