@@ -42,6 +42,17 @@ def run(settings: Settings, db: Database) -> None:
     log.info("scheduler stopped")
 
 
+def run_once(settings: Settings, db: Database) -> object:
+    """One pass, for cron-style deployments: queued work, then what is due now."""
+    from scheduler import service
+
+    rt = build_runtime(settings, db=db)
+    JobRunner(rt).run_pending()
+    report = service.tick(rt)
+    JobRunner(rt).run_pending()  # what the tick queued (telling leads about channels it couldn't post to)
+    return report
+
+
 def _stop_when_orphaned(parent: int, stop: object) -> None:
     def watch() -> None:
         while os.getppid() == parent:

@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=4)
     serve.add_argument("--no-scheduler", action="store_true",
                        help="don't start the background process here (run `liaison scheduler` elsewhere)")
-    sub.add_parser("scheduler", help="run only the background work: queued commands, digests and reminders")
+    scheduler = sub.add_parser("scheduler", help="run only the background work: queued commands, digests and "
+                                                 "reminders")
+    scheduler.add_argument("--once", action="store_true",
+                           help="do what is due now (queued work, digests, reminders) and exit, e.g. from cron")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="public base URL of `liaison serve`, e.g. https://liaison.example.com")
     manifest.add_argument("--socket", action="store_true", help="for Socket Mode (no public URL)")
@@ -96,6 +99,10 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
     if mode == "scheduler":
         from bot import background
 
+        if getattr(args, "once", False):
+            report = background.run_once(settings, db)
+            print(f"sent {report.sent}, failed {report.failed}, skipped {report.skipped}")
+            return 0
         background.run(settings, db)
         return 0
     if mode == "serve":

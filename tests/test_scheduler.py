@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -199,3 +199,25 @@ def test_a_rate_limited_channel_never_holds_up_the_others_even_with_one_worker(a
     posted = [c.args["text"] for c in app.fake.calls_to("chat.postMessage") if not c.failed]
     assert posted == ["C0A 0", "C0B 2", "C0C 3", "C0D 4", "C0A 1"]  # the others went while C0A waited
     assert [c.failed for c in app.fake.calls_to("chat.postMessage")].count("429") == 1
+
+
+def test_two_scheduler_processes_on_one_database_post_each_occurrence_once(project, db, clock):
+    """Real processes (`liaison scheduler --once`, started together), the real clock, one shared database."""
+    import os
+    import subprocess
+    import sys
+
+    now = datetime.now(UTC)
+    clock.set(now - timedelta(hours=1))
+    project.command("schedule cron=\"* * * * *\"")  # due every minute: the current minute is due for both
+    project.jobs.drain()
+    project.fake.clear()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_", "DATABASE_URL"))}
+    env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=project.fake.base_url, DATABASE_URL=db.url,
+               LIAISON_ENV_FILE="/nonexistent/.env")
+    processes = [subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler", "--once"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=60) for p in processes]
+    assert all(p.returncode == 0 for p in processes), results
+    assert sorted(out.split(",")[0] for out, _ in results) in (["sent 0", "sent 2"], ["sent 1", "sent 1"])
+    assert len(digest_posts(project.fake, "C0INTERNAL")) == 1 and len(digest_posts(project.fake, "C0SHARED")) == 1
