@@ -122,6 +122,7 @@ class FakeSlack:
         self.random_429_rate = 0.0
         self.latency = 0.0
         self.rng = random.Random(7)
+        self.socket_url = "ws://127.0.0.1:1/"  # where apps.connections.open sends Socket Mode clients
         self._faults: dict[str, list[_Fault]] = {}
         self._last_post: dict[str, float] = {}
         self._views: dict[str, dict[str, Any]] = {}  # by id and by external_id, so views.update can say not_found
@@ -382,7 +383,7 @@ class FakeSlack:
         return view
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "ws://127.0.0.1:1/"}
+        return {"ok": True, "url": self.socket_url}
 
 
 def main() -> None:
