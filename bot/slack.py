@@ -99,26 +99,31 @@ def channel_facts(client: WebClient, channel_id: str) -> ChannelFacts:
     )
 
 
-def post(client: WebClient, channel_id: str, payload: dict[str, Any]) -> str | None:
-    """Post to a channel, joining it first when Slack says we are not in it. Returns the error code or None."""
+def send(client: WebClient, channel_id: str, payload: dict[str, Any]) -> str | None:
+    """chat.postMessage, joining a public channel first when Slack says we are not in it. Returns the message's
+    ts; Slack's errors are raised (a private channel we can't join raises the original `not_in_channel`)."""
     try:
-        client.chat_postMessage(channel=channel_id, **payload)
-        return None
+        return client.chat_postMessage(channel=channel_id, **payload).get("ts")
     except SlackApiError as e:
-        code = error_code(e)
-        if code != "not_in_channel":
-            log.warning("chat.postMessage to %s failed: %s", channel_id, code)
-            return code
-    except SlackClientError as e:
-        log.warning("chat.postMessage to %s failed: %s", channel_id, e)
-        return error_code(e)
+        if error_code(e) != "not_in_channel":
+            raise
+        not_in_channel = e
     try:
         client.conversations_join(channel=channel_id)
-        client.chat_postMessage(channel=channel_id, **payload)
+    except (SlackApiError, SlackClientError):
+        raise not_in_channel from None
+    return client.chat_postMessage(channel=channel_id, **payload).get("ts")
+
+
+def post(client: WebClient, channel_id: str, payload: dict[str, Any]) -> str | None:
+    """Post to a channel (see `send`). Returns the error code, or None when it was posted."""
+    try:
+        send(client, channel_id, payload)
         return None
     except (SlackApiError, SlackClientError) as e:
-        log.warning("joining %s to post failed: %s", channel_id, error_code(e))
-        return "not_in_channel"
+        code = error_code(e)
+        log.warning("chat.postMessage to %s failed: %s", channel_id, code)
+        return code
 
 
 def respond(response_url: str | None, payload: dict[str, Any]) -> None:

@@ -103,28 +103,15 @@ def post_all(client: WebClient, items: list[Outgoing], concurrency: int,
 
 def _post(client: WebClient, item: Outgoing) -> Outcome:
     try:
-        return Outcome(item, ts=_send(client, item))
-    except SlackApiError as e:
-        code = slack.error_code(e)
-        if code == "not_in_channel" and _join(client, item.channel_id):
-            try:
-                return Outcome(item, ts=_send(client, item))
-            except SlackApiError as again:
-                code = slack.error_code(again)
-        log.warning("%s to %s failed: %s", item.label, item.channel_id, code)
-        return Outcome(item, error=code)
-    except SlackClientError as e:
-        log.warning("%s to %s failed: %s", item.label, item.channel_id, e)
-        return Outcome(item, error=slack.error_code(e))
-
-
-def _send(client: WebClient, item: Outgoing) -> str | None:
-    try:
-        return client.chat_postMessage(channel=item.channel_id, **item.payload).get("ts")
+        return Outcome(item, ts=slack.send(client, item.channel_id, item.payload))
     except SlackApiError as e:
         if e.response.status_code == 429:
             raise _RateLimited(_retry_after(e)) from None
-        raise
+        code = slack.error_code(e)
+    except SlackClientError as e:
+        code = slack.error_code(e)
+    log.warning("%s to %s failed: %s", item.label, item.channel_id, code)
+    return Outcome(item, error=code)
 
 
 def _retry_after(error: SlackApiError) -> float:
@@ -134,11 +121,3 @@ def _retry_after(error: SlackApiError) -> float:
         return max(0.0, float(value))
     except ValueError:
         return 1.0
-
-
-def _join(client: WebClient, channel_id: str) -> bool:
-    try:
-        client.conversations_join(channel=channel_id)
-        return True
-    except (SlackApiError, SlackClientError):
-        return False  # a private channel: only a member can invite us
