@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 
 import pytest
 from sqlalchemy import select
@@ -106,23 +107,36 @@ def test_mention_without_update_gets_help(project, db):
     project.fake.wait_for("chat.postEphemeral")
 
 
-def test_message_shortcut_captures_the_message_with_author_and_permalink(project, db):
+def shortcut(app, text: str, channel: str = "C0SHARED"):
     body = json.dumps({
         "type": "message_action", "callback_id": "log_status_update", "trigger_id": "1.2.3",
-        "team": {"id": TEAM}, "user": {"id": "U0TEAM"}, "channel": {"id": "C0SHARED"},
-        "response_url": project.fake.response_url("C0SHARED", "U0TEAM"),
-        "message": {"type": "message", "user": "U0CLIENT", "text": "We approve the mockups", "ts": "1764000000.000200"},
+        "team": {"id": TEAM}, "user": {"id": "U0TEAM"}, "channel": {"id": channel},
+        "response_url": app.fake.response_url(channel, "U0TEAM"),
+        "message": {"type": "message", "user": "U0CLIENT", "text": text, "ts": "1764000000.000200"},
     })
-    form = "payload=" + __import__("urllib.parse").parse.quote(body)
-    reply = project.post(form, {"content-type": "application/x-www-form-urlencoded",
-                                **payloads.sign("test-signing-secret", form)})
+    form = "payload=" + urllib.parse.quote(body)
+    reply = app.post(form, {"content-type": "application/x-www-form-urlencoded",
+                            **payloads.sign("test-signing-secret", form)})
     assert reply.status == 200
-    answer = project.fake.wait_for("response_url")[0]
-    assert "logged" in json.dumps(answer.args)
+    return json.dumps(app.fake.wait_for("response_url")[0].args)
+
+
+def test_message_shortcut_captures_the_message_with_author_and_permalink(project, db):
+    assert "logged" in shortcut(project, "We approve the mockups")
     project.jobs.drain()
     [u] = stored(db)
     assert (u.author_id, u.logged_by, u.source, u.visibility) == ("U0CLIENT", "U0TEAM", "shortcut", "client")
     assert u.permalink and u.permalink.startswith("http")
+    project.fake.clear()
+    assert "already logged" in shortcut(project, "We approve the mockups")  # the same message again
+    assert len(stored(db)) == 1
+
+
+def test_message_shortcut_outside_a_project_or_on_an_empty_message_says_why(project, db):
+    assert "isn't linked" in shortcut(project, "Hello", channel="C0GENERAL")
+    project.fake.clear()
+    assert "no text to log" in shortcut(project, "   ")
+    assert stored(db) == []
 
 
 def test_list_edit_delete_by_author_or_lead_are_audited(project, db):
