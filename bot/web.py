@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+SCHEDULER_RESTART_DELAY = 2.0  # seconds before a scheduler process that ended is started again
 
 
 def make_wsgi(rt: Runtime) -> Callable[..., Iterable[bytes]]:
@@ -52,13 +54,25 @@ def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: s
     from gunicorn.app.base import BaseApplication
 
     children: list[Any] = []
+    stopping = threading.Event()
 
-    def start_scheduler(_server: Any) -> None:
+    def keep_scheduler_running() -> None:
         from bot import background
 
-        children.append(background.spawn())
+        while not stopping.is_set():
+            child = background.spawn()
+            children[:] = [child]
+            child.wait()  # gunicorn may reap it first; Popen then reports it ended all the same
+            if stopping.is_set():
+                return
+            log.warning("the scheduler process ended (status %s); starting it again", child.returncode)
+            stopping.wait(SCHEDULER_RESTART_DELAY)
+
+    def start_scheduler(_server: Any) -> None:
+        threading.Thread(target=keep_scheduler_running, name="liaison-scheduler-keeper", daemon=True).start()
 
     def stop_scheduler(_server: Any) -> None:
+        stopping.set()
         for child in children:
             child.terminate()
             try:

@@ -23,6 +23,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+served_pids: list[int] = []
+
+
+@pytest.fixture
+def serve_pid(served) -> int:
+    return served_pids[-1]
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     port = free_port()
@@ -49,6 +57,7 @@ def served(tmp_path_factory):
             time.sleep(0.1)
     else:
         pytest.fail("liaison serve did not answer /healthz within 30 s")
+    served_pids.append(process.pid)
     yield base, fake
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=15)
@@ -80,3 +89,36 @@ def test_unsigned_request_is_refused(served):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 401
+
+
+def scheduler_children(parent: int) -> list[int]:
+    """The `liaison scheduler` processes started by the serve process `parent`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmd:
+                args = cmd.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"scheduler" in args:
+            found.append(int(entry))
+    return found
+
+
+def test_serve_keeps_its_scheduler_process_running(served, serve_pid):
+    deadline = time.monotonic() + 15
+    while not (first := scheduler_children(serve_pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(first) == 1
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        again = scheduler_children(serve_pid)
+        if again and again != first:
+            break
+        time.sleep(0.2)
+    assert len(again) == 1 and again != first
