@@ -135,6 +135,7 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             raise ConfigError("--now", f"{args.now!r} is not an ISO time with an offset") from None
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("scheduler").setLevel(logging.ERROR)  # `:tick` itself says what it skipped
     console = Console(settings, now=now)
     try:
         if getattr(args, "script", None):
