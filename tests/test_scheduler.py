@@ -207,9 +207,13 @@ def test_two_scheduler_processes_on_one_database_post_each_occurrence_once(proje
     import subprocess
     import sys
 
+    import time
+
     now = datetime.now(UTC)
-    clock.set(now - timedelta(hours=1))
-    project.command("schedule cron=\"* * * * *\"")  # due every minute: the current minute is due for both
+    if now.minute == 59 and now.second > 45:  # both processes must see the same latest occurrence
+        time.sleep(61 - now.second)
+    clock.set(now - timedelta(hours=2))
+    project.command("schedule cron=\"0 * * * *\"")  # hourly: this hour's occurrence is due for both
     project.jobs.drain()
     project.fake.clear()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_", "DATABASE_URL"))}
