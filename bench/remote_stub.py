@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from typing import Any
 
+from bot.background import lowest_priority
 from bot.fake_slack import Call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -19,7 +20,7 @@ class RemoteSlack:
     def __init__(self) -> None:
         # Lowest CPU priority: it stands in for Slack's servers, whose work doesn't run on our machine.
         self._process = subprocess.Popen([sys.executable, "-m", "bot.fake_slack"], cwd=ROOT, stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.nice(19))
+                                         stdout=subprocess.PIPE, text=True, preexec_fn=lowest_priority)
         assert self._process.stdout is not None
         self.base_url = self._process.stdout.readline().strip()
         self._root = self.base_url.removesuffix("/api/")

@@ -63,10 +63,21 @@ def _stop_when_orphaned(parent: int, stop: object) -> None:
     threading.Thread(target=watch, name="liaison-parent-watch", daemon=True).start()
 
 
+def lowest_priority() -> None:
+    """Run only when the CPU has nothing better to do: Linux's SCHED_IDLE (a waking web worker preempts it at
+    once), and nice 19 where that policy doesn't exist."""
+    os.nice(19)
+    if hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass
+
+
 def spawn() -> subprocess.Popen[bytes]:
     """Start `liaison scheduler` as a child of this process, niced so that it yields the CPU to acks."""
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "scheduler"],
         env={**os.environ, PARENT_ENV: str(os.getpid())},
-        preexec_fn=lambda: os.nice(19),  # noqa: PLW1509 - only os.nice, no locks touched
+        preexec_fn=lowest_priority,  # noqa: PLW1509 - system calls only, no locks touched
     )

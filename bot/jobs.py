@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot import slack
 from bot.errors import UserError
@@ -77,6 +77,21 @@ def prune(db: Database, keep: timedelta = timedelta(days=7)) -> int:
     return result.rowcount or 0
 
 
+# Built once: a runner claims and finishes jobs in a tight loop, and building these costs more than running them.
+_CLAIM = (
+    update(Job)
+    .where(Job.id == select(Job.id)
+           .where(Job.state == "queued", Job.run_after <= bindparam("now"))
+           .order_by(Job.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    .values(run_after=bindparam("until"), attempts=Job.attempts + 1)
+    .returning(Job.id, Job.kind, Job.args, Job.response_url, Job.attempts)
+)
+_FINISH = (
+    update(Job).where(Job.id == bindparam("job_id"))
+    .values(state=bindparam("state"), finished_at=bindparam("finished_at"), error=bindparam("error"))
+)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -98,26 +113,13 @@ class JobRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def _claim_statement(self):  # noqa: ANN202
+    def _claim_params(self) -> dict[str, datetime]:
         now = _now()
-        due = (
-            select(Job.id)
-            .where(Job.state == "queued", Job.run_after <= now)
-            .order_by(Job.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        return (
-            update(Job)
-            .where(Job.id == due)
-            .values(run_after=now + self.lease, attempts=Job.attempts + 1)
-            .returning(Job.id, Job.kind, Job.args, Job.response_url, Job.attempts)
-        )
+        return {"now": now, "until": now + self.lease}
 
     def _claim(self) -> Claimed | None:
         with self.rt.db.transaction() as session:
-            row = session.execute(self._claim_statement()).first()
+            row = session.execute(_CLAIM, self._claim_params()).first()
         return Claimed(*row) if row else None
 
     def _finish(self, job_id: int, outcome: tuple[str, str | None], claim_next: bool = False) -> Claimed | None:
@@ -125,8 +127,8 @@ class JobRunner:
         on SQLite every write transaction briefly holds the one lock that acks need too)."""
         state, error = outcome
         with self.rt.db.transaction() as session:
-            session.execute(update(Job).where(Job.id == job_id).values(state=state, finished_at=_now(), error=error))
-            row = session.execute(self._claim_statement()).first() if claim_next else None
+            session.execute(_FINISH, {"job_id": job_id, "state": state, "finished_at": _now(), "error": error})
+            row = session.execute(_CLAIM, self._claim_params()).first() if claim_next else None
         return Claimed(*row) if row else None
 
     def run_one(self) -> bool:

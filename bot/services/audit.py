@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
@@ -19,14 +20,8 @@ def record(
     project_id: int | None = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEntry(
-            team_id=actor.team_id,
-            project_id=project_id,
-            actor_id=actor.user_id,
-            action=action,
-            target=target[:120],
-            detail=detail,
-            at=now,
-        )
-    )
+    # A plain insert, written at once: the audit row goes out with the change it records, in its transaction.
+    session.execute(insert(AuditEntry).values(
+        team_id=actor.team_id, project_id=project_id, actor_id=actor.user_id, action=action, target=target[:120],
+        detail=detail, at=now,
+    ))

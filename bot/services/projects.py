@@ -8,7 +8,7 @@ from typing import Any
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -144,43 +144,48 @@ def draft_project(
 def create_project(
     session: Session, actor: Actor, draft: ProjectDraft, channel: ChannelFacts, now: datetime
 ) -> ProjectCard:
+    """Store the project, bind the channel as internal, make the creator its lead, audit it.
+
+    Writes first and explains a conflict only when there is one (the unique key or channel said no): the write
+    is then a few plain inserts, so it holds SQLite's single write lock as briefly as possible.
+    """
     require_team_member(actor, "create projects")
     if channel.is_ext_shared:
         raise BadInput(
             "This channel is shared with another organisation, so it can't be a project's internal channel. "
             f"Run `/project create` in an internal channel, then `/project link {draft.key}` here."
         )
-    _check_channel_free(session, actor.team_id, channel)
-    if queries.project_by_key(session, actor.team_id, draft.key):
-        raise BadInput(
-            f"A project with the key `{draft.key}` already exists. Choose another, e.g. `key={draft.key[:21]}-2`.",
-            "key",
-        )
     ensure_workspace(session, actor.team_id, now)
-    project = Project(
-        team_id=actor.team_id,
-        key=draft.key,
-        name=draft.name,
-        client_name=draft.client,
-        due_date=draft.due,
-        timezone=draft.timezone,
-        created_by=actor.user_id,
-        created_at=now,
-    )
-    project.channels.append(_binding(actor, channel, "internal", now))
-    project.members.append(Member(user_id=actor.user_id, role="lead", added_by=actor.user_id, added_at=now))
-    session.add(project)
     try:
-        session.flush()
+        with session.begin_nested():
+            project_id = session.execute(insert(Project).values(
+                team_id=actor.team_id, key=draft.key, name=draft.name, client_name=draft.client, due_date=draft.due,
+                timezone=draft.timezone, created_by=actor.user_id, created_at=now,
+                digest_schedule=DEFAULT_SCHEDULE,
+            ).returning(Project.id)).scalar_one()
+            session.execute(insert(ProjectChannel).values(project_id=project_id, **_binding_values(
+                actor, channel, "internal", now)))
+            session.execute(insert(Member).values(project_id=project_id, user_id=actor.user_id, role="lead",
+                                                  added_by=actor.user_id, added_at=now))
     except IntegrityError:
-        # Another request took the key or the channel between our check and our insert.
+        _check_channel_free(session, actor.team_id, channel)
+        if queries.project_by_key(session, actor.team_id, draft.key):
+            raise BadInput(
+                f"A project with the key `{draft.key}` already exists. Choose another, e.g. `key={draft.key[:21]}-2`.",
+                "key",
+            ) from None
         raise BadInput(f"The key `{draft.key}` or this channel was just taken by another project; try again.") from None
     audit.record(
-        session, actor, "project.create", f"project:{draft.key}", now, project.id,
+        session, actor, "project.create", f"project:{draft.key}", now, project_id,
         name=draft.name, client=draft.client, due=draft.due.isoformat() if draft.due else None,
         timezone=draft.timezone, channel=channel.channel_id,
     )
-    return card_of(project)
+    return ProjectCard(
+        key=draft.key, name=draft.name, client=draft.client, due=draft.due, timezone=draft.timezone,
+        created_by=actor.user_id,
+        channels=(ChannelCard(channel.channel_id, channel.name[:200], "internal", False),),
+        members=(MemberCard(actor.user_id, "lead"),),
+    )
 
 
 def link_channel(session: Session, actor: Actor, project_id: int, channel: ChannelFacts, now: datetime) -> ProjectCard:
@@ -328,16 +333,13 @@ def _check_channel_free(session: Session, team_id: str, channel: ChannelFacts) -
         )
 
 
+def _binding_values(actor: Actor, channel: ChannelFacts, audience: str, now: datetime) -> dict[str, Any]:
+    return dict(team_id=actor.team_id, channel_id=channel.channel_id, name=channel.name[:200], audience=audience,
+                is_archived=False, bound_by=actor.user_id, bound_at=now)
+
+
 def _binding(actor: Actor, channel: ChannelFacts, audience: str, now: datetime) -> ProjectChannel:
-    return ProjectChannel(
-        team_id=actor.team_id,
-        channel_id=channel.channel_id,
-        name=channel.name[:200],
-        audience=audience,
-        is_archived=False,
-        bound_by=actor.user_id,
-        bound_at=now,
-    )
+    return ProjectChannel(**_binding_values(actor, channel, audience, now))
 
 
 def schedule_of(session: Session, project_id: int) -> str:
