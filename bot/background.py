@@ -47,9 +47,10 @@ def run_once(settings: Settings, db: Database) -> object:
     from scheduler import service
 
     rt = build_runtime(settings, db=db)
-    JobRunner(rt).run_pending()
+    runner = JobRunner(rt)
+    runner.run_pending()
     report = service.tick(rt)
-    JobRunner(rt).run_pending()  # what the tick queued (telling leads about channels it couldn't post to)
+    runner.run_pending()  # what the tick queued (telling leads about channels it couldn't post to)
     return report
 
 

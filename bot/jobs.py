@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bot import slack
-from bot.errors import UserError
-from bot.render.errors import post_failed, problem, unexpected
+from bot.render.errors import answer_for, post_failed, unexpected
 from storage.db import Database
 from storage.models import Job
 
@@ -111,7 +110,7 @@ class JobRunner:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     def _claim_params(self) -> dict[str, datetime]:
         now = _now()
@@ -160,12 +159,11 @@ class JobRunner:
         else:
             try:
                 payload = fn(self.rt, claimed.args)
-            except UserError as e:
-                payload = problem(e.message)
-            except Exception as e:  # noqa: BLE001 - logged with an id the person is given
-                error_id = uuid.uuid4().hex[:8]
-                log.exception("job %s (%s) failed, error %s", claimed.id, claimed.kind, error_id)
-                state, error, payload = "failed", f"{error_id}: {e!r}", unexpected(error_id)
+            except Exception as e:  # noqa: BLE001 - the person is told; ours are logged with the id they see
+                payload, error_id = answer_for(e)
+                if error_id:
+                    log.exception("job %s (%s) failed, error %s", claimed.id, claimed.kind, error_id)
+                    state, error = "failed", f"{error_id}: {e!r}"
         if payload and claimed.response_url:
             slack.respond(claimed.response_url, payload)
         if error:
@@ -192,22 +190,20 @@ class JobRunner:
             wake.wait(self.poll)
             wake.clear()
 
-    def start(self, threads: int = 1) -> JobRunner:
-        """Run jobs in background threads: jobs wait mostly on Slack, so a few threads answer people sooner."""
-        self._threads = [threading.Thread(target=self.run_forever, name=f"liaison-jobs-{i}", daemon=True)
-                         for i in range(threads)]
-        for thread in self._threads:
-            thread.start()
+    def start(self) -> JobRunner:
+        """Run jobs in a background thread (more would only add CPU contention beside the web workers)."""
+        self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.rt.jobs.wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
+        if self._thread:
+            self._thread.join(timeout)
 
     def wait(self) -> None:
-        while any(t.is_alive() for t in self._threads):
+        while self._thread and self._thread.is_alive():
             self._stop.wait(0.5)
 
     def drain(self, timeout: float = 15.0) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 import threading
-import uuid
 from concurrent.futures import Executor, Future, wait
 from typing import Any
 
-from slack_sdk import WebClient
-
 from bot import slack
-from bot.errors import UserError
-from bot.render.errors import problem, unexpected
+from bot.render.errors import answer_for
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +26,7 @@ class InlineExecutor(Executor):
 
 
 class Outbox:
-    def __init__(self, client: WebClient, executor: Executor):
-        self.client = client
+    def __init__(self, executor: Executor):
         self.executor = executor
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
@@ -59,12 +54,10 @@ class Outbox:
         def run() -> None:
             try:
                 payload = work()
-            except UserError as e:
-                payload = problem(e.message)
-            except Exception:
-                error_id = uuid.uuid4().hex[:8]
-                log.exception("unexpected error %s", error_id)
-                payload = unexpected(error_id)
+            except Exception as e:  # noqa: BLE001 - the person is told; ours are logged with the id they see
+                payload, error_id = answer_for(e)
+                if error_id:
+                    log.exception("unexpected error %s", error_id)
             if payload:
                 slack.respond(response_url, payload)
 

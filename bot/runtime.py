@@ -49,6 +49,6 @@ def build_runtime(
         quick=make_quick_client(settings.slack_bot_token, settings.slack_api_url),
         bulk=make_bulk_client(settings.slack_bot_token, settings.slack_api_url),
         clock=clock or SystemClock(),
-        outbox=Outbox(client, executor),
+        outbox=Outbox(executor),
         jobs=JobQueue(db),
     )

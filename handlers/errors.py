@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -12,7 +11,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot import slack
 from bot.errors import UserError
-from bot.render.errors import problem, unexpected
+from bot.render.errors import answer_for
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,12 +22,9 @@ def _json(payload: dict[str, Any]) -> BoltResponse:
 
 
 def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse:
-    if isinstance(error, UserError):
-        payload = problem(error.message)
-    else:
-        error_id = uuid.uuid4().hex[:8]
+    payload, error_id = answer_for(error)
+    if error_id:
         log.error("unexpected error %s", error_id, exc_info=error)
-        payload = unexpected(error_id)
 
     if "command" in body:
         return _json(payload)

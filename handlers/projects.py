@@ -213,13 +213,18 @@ def _schedule(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -
         with rt.db.read() as session:
             place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
             current = projects.schedule_of(session, place.project_id)
-        return render.schedule_reply(place.key, current, place.timezone, rt.clock.now(), changed=False)
+        return _schedule_reply(place.key, current, place.timezone, rt.clock.now(), changed=False)
     normalised = schedule.parse(parsed.text, parsed.option("cron"))
     now = rt.clock.now()
     with rt.db.transaction() as session:
         place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         projects.set_schedule(session, place, normalised, now)
-    return render.schedule_reply(place.key, normalised, place.timezone, now, changed=True)
+    return _schedule_reply(place.key, normalised, place.timezone, now, changed=True)
+
+
+def _schedule_reply(key: str, normalised: str, tz: str, now: datetime, changed: bool) -> dict[str, Any]:
+    upcoming = schedule.next_occurrence(normalised, tz, now)
+    return render.schedule_reply(key, schedule.describe(normalised), upcoming, tz, changed)
 
 
 def _digest(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """How problems look to the person who caused or met them."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from bot.errors import UserError
 from bot.render.kit import ephemeral, section
 
 
@@ -13,6 +15,15 @@ def problem(message: str) -> dict[str, Any]:
 def unexpected(error_id: str) -> dict[str, Any]:
     text = f"Something went wrong on our side, so nothing was saved. Please try again. (error id `{error_id}`)"
     return problem(text)
+
+
+def answer_for(error: Exception) -> tuple[dict[str, Any], str | None]:
+    """What the person is told about an error: their own mistake plainly; ours with a new id to quote, which the
+    caller logs with the error (None for their mistakes)."""
+    if isinstance(error, UserError):
+        return problem(error.message), None
+    error_id = uuid.uuid4().hex[:8]
+    return unexpected(error_id), error_id
 
 
 def post_failed(code: str, channel_id: str) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """What people see of projects: cards, lists and confirmations. Client audiences get only client-safe parts."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.actors import CLIENT_ROLES, ROLE_NAMES
 from bot.render.kit import bulleted, context, divider, ephemeral, escape, fields, header, message, section
@@ -101,16 +103,11 @@ def notice(text: str) -> dict[str, Any]:
     return message(text, [section(text)])
 
 
-def schedule_reply(key: str, normalised: str, tz: str, now: Any, changed: bool) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    from bot.services import schedule
-
-    upcoming = schedule.next_occurrence(normalised, tz, now)
+def schedule_reply(key: str, described: str, upcoming: datetime | None, tz: str, changed: bool) -> dict[str, Any]:
     nxt = upcoming.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M") + f" ({tz})" if upcoming else "none: off"
-    head = f":white_check_mark: Digests for `{key}`: *{schedule.describe(normalised)}*." if changed else \
-        f"Digests for `{key}` go out *{schedule.describe(normalised)}*."
-    return ephemeral(f"Digests for {key}: {schedule.describe(normalised)}",
+    head = f":white_check_mark: Digests for `{key}`: *{described}*." if changed else \
+        f"Digests for `{key}` go out *{described}*."
+    return ephemeral(f"Digests for {key}: {described}",
                      [section(f"{head}\nNext: {nxt}"),
                       context("Change it with `/project schedule weekly mon 09:00`, `daily 17:30`, "
                               "`cron=\"0 9 * * 1-5\"` or `off`.")])
