@@ -43,7 +43,7 @@ def seed(db: Database, n: int, fake: RemoteSlack) -> None:
         s.execute(insert(Workspace), [{"team_id": TEAM, "name": "bench", "created_at": week_ago}])
         s.execute(insert(Project), [dict(
             team_id=TEAM, key=f"p{i:05d}", name=f"Project {i}", timezone="UTC", created_by="U0LEAD",
-            created_at=week_ago, last_update_at=MONDAY - timedelta(hours=1), digest_schedule="weekly mon 09:00",
+            created_at=week_ago, digest_schedule="weekly mon 09:00",
         ) for i in range(n)])
     with db.read() as s:
         ids = list(s.scalars(select(Project.id).order_by(Project.id)))

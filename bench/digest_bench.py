@@ -43,8 +43,7 @@ def seed(db: Database, projects: int, updates: int, milestones: int) -> list[int
         s.execute(insert(Workspace), [{"team_id": TEAM, "name": "bench", "created_at": year_ago}])
         s.execute(insert(Project), [dict(
             team_id=TEAM, key=f"p{i:05d}", name=f"Project {i}", client_name=f"Client {i}", timezone="Europe/London",
-            created_by="U0LEAD", created_at=year_ago, health="green", progress=50, client_health="green",
-            client_progress=50, last_update_at=NOW - timedelta(days=1), digest_schedule="weekly mon 09:00",
+            created_by="U0LEAD", created_at=year_ago, digest_schedule="weekly mon 09:00",
         ) for i in range(projects)])
     with db.read() as s:
         ids = [pid for (pid,) in s.execute(text("SELECT id FROM projects ORDER BY id"))]

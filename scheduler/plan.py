@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services import schedule
 from bot.services.digests import kind_of
 from bot.services.milestones import MilestoneCard
-from storage.models import Delivery, Member, Milestone, Project, ProjectChannel
+from storage.models import Delivery, Member, Milestone, Project, ProjectChannel, Update
 
 LOOKBACK = timedelta(days=8)  # how far back a tick looks for missed occurrences
 REMINDER_AT = time(9, 0)  # reminders go out at 09:00 in the project's timezone
@@ -59,8 +59,12 @@ class Plan:
 def plan(session: Session, now: datetime, grace: timedelta) -> Plan:
     projects = session.execute(select(
         Project.id, Project.key, Project.name, Project.timezone, Project.digest_schedule, Project.schedule_set_at,
-        Project.created_at, Project.last_update_at,
+        Project.created_at,
     )).all()
+    last_updates = dict(session.execute(
+        select(Update.project_id, func.max(Update.created_at)).where(Update.deleted_at.is_(None))
+        .group_by(Update.project_id)
+    ).all())
     channels: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for project_id, channel_id, audience in session.execute(
         select(ProjectChannel.project_id, ProjectChannel.channel_id, ProjectChannel.audience)
@@ -85,7 +89,7 @@ def plan(session: Session, now: datetime, grace: timedelta) -> Plan:
         for fire in fires:
             for channel_id, audience in channels.get(p.id, ()):
                 candidates.append(Planned(p.id, kind_of(audience), _iso(fire), channel_id, fire, audience))
-        last = p.last_update_at or p.created_at
+        last = last_updates.get(p.id) or p.created_at
         silent = now - last
         if silent >= QUIET_AFTER:
             weeks = silent // QUIET_AFTER

@@ -94,13 +94,6 @@ class Project(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Current health (RAG) and progress; the client_ pair only moves with client-visible updates, so a
-    # client digest never reveals what an internal update said.
-    health: Mapped[str | None] = mapped_column(String(8))
-    progress: Mapped[int | None]
-    client_health: Mapped[str | None] = mapped_column(String(8))
-    client_progress: Mapped[int | None]
-    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest_schedule: Mapped[str] = mapped_column(String(120), default=DEFAULT_SCHEDULE,
                                                  server_default=DEFAULT_SCHEDULE)
     schedule_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

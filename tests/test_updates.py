@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import payloads
+from bot.services.updates import current_status
 from storage.models import AuditEntry, Project, Update
 from tests.conftest import TEAM
 from tests.helpers import acme, count, posts
@@ -18,6 +19,13 @@ from tests.helpers import acme, count, posts
 def project(app):
     acme(app)
     return app
+
+
+def status(db, audience: str) -> tuple[str | None, int | None]:
+    """The project's health and progress as a digest for this audience would show them."""
+    with db.read() as session:
+        project_id = session.scalar(select(Project.id))
+        return current_status(session, [project_id], audience)[project_id]
 
 
 def stored(db) -> list[Update]:
@@ -32,9 +40,7 @@ def test_update_in_internal_channel_is_internal_sets_health_and_shows_a_card(pro
     assert "<!channel>" not in reply.text and "&lt;!channel&gt;" in reply.text
     [u] = stored(db)
     assert (u.visibility, u.health, u.progress, u.source) == ("internal", "amber", 40, "command")
-    with db.read() as session:
-        p = session.scalar(select(Project))
-        assert (p.health, p.progress, p.client_health, p.client_progress) == ("amber", 40, None, None)
+    assert status(db, "internal") == ("amber", 40) and status(db, "client") == (None, None)
     assert count(db, AuditEntry, AuditEntry.action == "update.log") == 1
 
 
@@ -42,8 +48,7 @@ def test_shared_update_and_client_channel_update_are_client_visible(project, db)
     project.command("share=yes status=green Design signed off", name="/update")
     project.command("Homepage live on staging", name="/update", channel="C0SHARED")
     assert [u.visibility for u in stored(db)] == ["client", "client"]
-    with db.read() as session:
-        assert session.scalar(select(Project.client_health)) == "green"
+    assert status(db, "client")[0] == "green"
 
 
 @pytest.mark.parametrize("text, says", [
@@ -164,3 +169,13 @@ def test_client_list_shows_only_client_visible_updates(project, db):
 def _audit(db):
     with db.read() as session:
         return session.execute(select(AuditEntry.action)).all()
+
+
+def test_deleting_the_update_that_set_the_status_brings_back_the_one_before(project, db, clock):
+    project.command("status=green progress=30 On track", name="/update")
+    clock.advance(minutes=5)
+    project.command("status=red progress=35 Blocked, wrong project", name="/update")
+    assert status(db, "internal") == ("red", 35)
+    wrong = stored(db)[-1]
+    project.command(f"delete {wrong.id}", name="/update")
+    assert status(db, "internal") == ("green", 30)

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services.milestones import MilestoneCard
+from bot.services.updates import current_status
 from storage.models import Delivery, Milestone, Project, Update
 
 UPDATES_SHOWN = 10
@@ -67,7 +68,7 @@ def kind_of(audience: str) -> str:
 
 def compose(session: Session, project_ids: list[int], now: datetime,
             audiences: tuple[str, ...] = AUDIENCES, occurrence: datetime | None = None) -> dict[tuple[int, str], Digest]:
-    """Digests keyed by (project id, audience): 1 + 2 per audience + 1 queries, whatever the projects' history.
+    """Digests keyed by (project id, audience): 1 + 4 per audience + 1 queries, whatever the projects' history.
 
     "Since" is the last digest sent before this occurrence, so a retried channel gets the same content.
     """
@@ -75,18 +76,16 @@ def compose(session: Session, project_ids: list[int], now: datetime,
     if not project_ids:
         return {}
     projects = session.execute(select(
-        Project.id, Project.key, Project.name, Project.client_name, Project.timezone, Project.health,
-        Project.progress, Project.client_health, Project.client_progress, Project.created_at,
+        Project.id, Project.key, Project.name, Project.client_name, Project.timezone, Project.created_at,
     ).where(Project.id.in_(project_ids))).all()
     digests: dict[tuple[int, str], Digest] = {}
     for audience in audiences:
         since = _last_digests(session, project_ids, audience, before)
+        status = current_status(session, project_ids, audience)
         for p in projects:
-            internal = audience == "internal"
             digests[(p.id, audience)] = Digest(
                 project_id=p.id, key=p.key, name=p.name, client=p.client_name, timezone=p.timezone,
-                audience=audience, health=p.health if internal else p.client_health,
-                progress=p.progress if internal else p.client_progress,
+                audience=audience, health=status[p.id][0], progress=status[p.id][1],
                 since=since.get(p.id) or p.created_at, until=now, first=p.id not in since,
             )
         _add_updates(session, project_ids, audience, now, before, digests)

@@ -4,14 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.services import audit
 from bot.services.places import Place
 from storage import queries
-from storage.models import HEALTHS, Project, Update
+from storage.models import HEALTHS, Update
 
 TEXT_MAX = 3000
 LIST_MOST = 20
@@ -102,19 +104,32 @@ def log_update(
         if new_id is None:
             return None  # an earlier (or concurrent) delivery of this event or message stored it already
         row = session.get_one(Update, new_id)
-    changes: dict[str, object] = {"last_update_at": now}
-    if draft.health:
-        changes["health"] = draft.health
-        if visibility == "client":
-            changes["client_health"] = draft.health
-    if draft.progress is not None:
-        changes["progress"] = draft.progress
-        if visibility == "client":
-            changes["client_progress"] = draft.progress
-    session.execute(update(Project).where(Project.id == place.project_id).values(**changes))
     audit.record(session, actor, "update.log", f"update:{row.id}", now, place.project_id, source=source,
                  visibility=visibility, health=draft.health, progress=draft.progress)
     return _card(row, place)
+
+
+def current_status(session: Session, project_ids: list[int], audience: str) -> dict[int, tuple[str | None, int | None]]:
+    """Each project's health and progress as its latest updates that set them say: for a client audience, only
+    client-visible ones. Derived, not stored, so an edited or deleted update can never leave a stale status."""
+    found: dict[int, list[str | int | None]] = {pid: [None, None] for pid in project_ids}
+    for slot, column in enumerate((Update.health, Update.progress)):
+        for project_id, value in session.execute(latest_per_project(project_ids, audience, column)):
+            found[project_id][slot] = value
+    return {pid: (health, progress) for pid, (health, progress) in found.items()}  # type: ignore[misc]
+
+
+def latest_per_project(project_ids: list[int], audience: str, column: Any) -> Select[Any]:
+    conditions = [Update.project_id.in_(project_ids), Update.deleted_at.is_(None), column.is_not(None)]
+    if audience == "client":
+        conditions.append(Update.visibility == "client")
+    ranked = (
+        select(Update.project_id, column.label("value"), func.row_number().over(
+            partition_by=Update.project_id, order_by=(Update.created_at.desc(), Update.id.desc())).label("rank"))
+        .where(*conditions)
+        .subquery()
+    )
+    return select(ranked.c.project_id, ranked.c.value).where(ranked.c.rank == 1)
 
 
 def list_updates(session: Session, place: Place, since: datetime | None, most: int = LIST_MOST) -> list[UpdateCard]:
