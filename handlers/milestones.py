@@ -59,7 +59,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         today = now.astimezone(ZoneInfo(place.timezone)).date()
         post = render.added_post(card, place.name, today)
-        if place.audience == "client" and card.visibility == "internal":
+        if _hidden_here(card.visibility, place.audience):
             rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=place.actor.user_id, **post)
         else:
             rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": post})
@@ -75,9 +75,13 @@ def _owner(parsed: Parsed) -> str | None:
     return owner
 
 
+def _hidden_here(visibility: str, audience: str) -> bool:
+    """A client channel never sees an internal milestone, even as a confirmation."""
+    return audience == "client" and visibility == "internal"
+
+
 def _visible_here(reply: dict[str, Any], visibility: str, audience: str, elsewhere: bool) -> dict[str, Any]:
-    # A client channel never sees an internal milestone, even as a confirmation.
-    if elsewhere or (audience == "client" and visibility == "internal"):
+    if elsewhere or _hidden_here(visibility, audience):
         return {**reply, "response_type": "ephemeral"}
     return in_channel(reply)
 

@@ -74,14 +74,20 @@ def mentioned_update(text: str) -> str | None:
 
 def log_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) -> None:
     """Clients log this way. Slack may deliver the event twice (even at once, to two workers): stored once."""
+    _log_message(rt, actor, event["channel"], event["ts"], text, "mention")
+
+
+def _log_message(rt: Runtime, actor: Actor, channel_id: str, ts: str, text: str, source: str,
+                 **extra: Any) -> updates.UpdateCard | None:
+    """Log a Slack message as an update, once per message, and show its card in the channel; None if logged before."""
     draft = updates.draft_update(text, status=None, progress=None, share=None)
-    channel_id = event["channel"]
     with rt.db.transaction() as session:
         place = place_of(session, actor, channel_id, None)
-        card = updates.log_update(session, place, draft, rt.clock.now(), source="mention", channel_id=channel_id,
-                                  source_key=f"msg:{channel_id}:{event['ts']}")
+        card = updates.log_update(session, place, draft, rt.clock.now(), source=source, channel_id=channel_id,
+                                  source_key=f"msg:{channel_id}:{ts}", **extra)
     if card is not None:
         rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.update_card(card, place.timezone)})
+    return card
 
 
 def _log(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -130,13 +136,6 @@ def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
         permalink = rt.client.chat_getPermalink(channel=channel_id, message_ts=args["ts"]).get("permalink")
     except (SlackApiError, SlackClientError):
         permalink = None  # the update matters more than the link to it
-    draft = updates.draft_update(args["text"], status=None, progress=None, share=None)
-    with rt.db.transaction() as session:
-        place = place_of(session, actor, channel_id, None)
-        card = updates.log_update(session, place, draft, rt.clock.now(), source="shortcut", channel_id=channel_id,
-                                  author_id=args["author_id"], source_key=f"msg:{channel_id}:{args['ts']}",
-                                  permalink=permalink)
-    if card is None:
-        return render.duplicate_reply()
-    rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.update_card(card, place.timezone)})
-    return render.changed_reply(card, "logged")
+    card = _log_message(rt, actor, channel_id, args["ts"], args["text"], "shortcut", author_id=args["author_id"],
+                        permalink=permalink)
+    return render.duplicate_reply() if card is None else render.changed_reply(card, "logged")
