@@ -25,7 +25,7 @@ def run(settings: Settings, db: Database) -> None:
     from scheduler import service
 
     rt = build_runtime(settings, db=db)
-    runner = JobRunner(rt)
+    runner = JobRunner(rt, yields=True)
     ticking = service.start(rt)
 
     def stop(*_: object) -> None:

@@ -92,7 +92,7 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
         from scheduler import service
 
         rt = build_runtime(settings, db=db)
-        JobRunner(rt).start()
+        JobRunner(rt, yields=True).start()
         service.start(rt)
         SocketModeHandler(build_app(rt), settings.slack_app_token).start()
         return 0

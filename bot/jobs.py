@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 JobFunction = Callable[["Runtime", dict[str, Any]], "dict[str, Any] | None"]
 _KINDS: dict[str, JobFunction] = {}
 LEASE = timedelta(minutes=2)
+# Acks first: while commands keep arriving, Slack is waiting on each ack (3 s at most) and the runner would compete
+# with them for CPU and, on SQLite, for the write lock; so a runner that yields waits for a pause this long
+# between new jobs, but never keeps a job waiting longer than PATIENCE.
+QUIET = timedelta(milliseconds=25)
+PATIENCE = timedelta(seconds=1)
 MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
 
 
@@ -59,9 +64,9 @@ class JobQueue:
         if kind not in _KINDS:
             raise KeyError(f"no job function for {kind!r}")
         now = _now()
-        with self.db.transaction() as session:
-            session.execute(insert(Job).values(kind=kind, args=args, response_url=response_url, state="queued",
-                                               attempts=0, run_after=now, created_at=now))
+        with self.db.write() as connection:
+            connection.execute(_ENQUEUE, {"kind": kind, "args": args, "response_url": response_url, "state": "queued",
+                                          "attempts": 0, "run_after": now, "created_at": now})
         self.wake.set()
 
     def waiting(self) -> int:
@@ -76,6 +81,8 @@ def prune(db: Database, keep: timedelta = timedelta(days=7)) -> int:
     return result.rowcount or 0
 
 
+# Built once: statements run in every ack that queues work, and in the runner's loop.
+_ENQUEUE = insert(Job.__table__)
 # Built once: a runner claims and finishes jobs in a tight loop, and building these costs more than running them.
 _CLAIM = (
     update(Job)
@@ -84,6 +91,12 @@ _CLAIM = (
            .order_by(Job.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
     .values(run_after=bindparam("until"), attempts=Job.attempts + 1)
     .returning(Job.id, Job.kind, Job.args, Job.response_url, Job.attempts)
+)
+# Read-only (no write lock on SQLite): when the newest job arrived, and since when the next one has waited.
+_PACE = select(
+    select(Job.created_at).order_by(Job.id.desc()).limit(1).scalar_subquery(),
+    select(Job.created_at).where(Job.state == "queued", Job.run_after <= bindparam("now"))
+    .order_by(Job.id).limit(1).scalar_subquery(),
 )
 _FINISH = (
     update(Job).where(Job.id == bindparam("job_id"))
@@ -101,12 +114,16 @@ class Claimed:
 
 
 class JobRunner:
-    def __init__(self, rt: Runtime, poll: float = 0.05, lease: timedelta = LEASE):
+    def __init__(self, rt: Runtime, poll: float = 0.05, lease: timedelta = LEASE, yields: bool = False,
+                 quiet: timedelta = QUIET, patience: timedelta = PATIENCE):
+        """`yields`: let acks go first (see QUIET); for runners beside web workers, not for one-off passes."""
         import handlers  # noqa: F401 - importing the features registers their job functions
 
         self.rt = rt
         self.poll = poll
         self.lease = lease
+        self.yields = yields
+        self.quiet, self.patience = quiet, patience
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._stop = threading.Event()
@@ -117,17 +134,17 @@ class JobRunner:
         return {"now": now, "until": now + self.lease}
 
     def _claim(self) -> Claimed | None:
-        with self.rt.db.transaction() as session:
-            row = session.execute(_CLAIM, self._claim_params()).first()
+        with self.rt.db.write() as connection:
+            row = connection.execute(_CLAIM, self._claim_params()).first()
         return Claimed(*row) if row else None
 
     def _finish(self, job_id: int, outcome: tuple[str, str | None], claim_next: bool = False) -> Claimed | None:
         """Record how a job ended and, when asked, claim the next in the same transaction (one write, not two:
         on SQLite every write transaction briefly holds the one lock that acks need too)."""
         state, error = outcome
-        with self.rt.db.transaction() as session:
-            session.execute(_FINISH, {"job_id": job_id, "state": state, "finished_at": _now(), "error": error})
-            row = session.execute(_CLAIM, self._claim_params()).first() if claim_next else None
+        with self.rt.db.write() as connection:
+            connection.execute(_FINISH, {"job_id": job_id, "state": state, "finished_at": _now(), "error": error})
+            row = connection.execute(_CLAIM, self._claim_params()).first() if claim_next else None
         return Claimed(*row) if row else None
 
     def run_one(self) -> bool:
@@ -172,12 +189,30 @@ class JobRunner:
 
     def run_pending(self) -> int:
         done = 0
-        claimed = self._claim()
+        claimed = self._claim() if self._my_turn() else None
         while claimed is not None:
             outcome = self._tracked(claimed)
-            claimed = self._finish(claimed.id, outcome, claim_next=not self._stop.is_set())
+            if self.yields:
+                self._finish(claimed.id, outcome)
+                claimed = self._claim() if self._my_turn() else None
+            else:
+                claimed = self._finish(claimed.id, outcome, claim_next=not self._stop.is_set())
             done += 1
         return done
+
+    def _my_turn(self) -> bool:
+        """Wait while acks are streaming in (see QUIET); False once stopped or when nothing is waiting."""
+        while self.yields and not self._stop.is_set():
+            now = _now()
+            with self.rt.db.engine.connect() as connection:
+                newest, oldest = connection.execute(_PACE, {"now": now}).one()
+            if oldest is None:
+                return False
+            pause = min(newest + self.quiet, oldest + self.patience) - now
+            if pause <= timedelta(0):
+                return True
+            self._stop.wait(pause.total_seconds())
+        return not self._stop.is_set()
 
     def run_forever(self) -> None:
         wake = self.rt.jobs.wake

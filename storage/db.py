@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,7 +76,8 @@ class Database:
     def __init__(self, url: str, engine: Engine | None = None):
         self.url = url
         self.engine = engine or make_engine(url)
-        self._writer = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -87,6 +88,13 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         with self._writer.begin() as session:
             yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A plain connection in a write transaction, for hot paths of a statement or two: a third of the cost
+        of an ORM session, which matters in an ack and in the job runner's loop."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

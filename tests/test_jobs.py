@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -112,4 +113,39 @@ def test_finished_jobs_are_forgotten_after_a_week_queued_ones_never(app, db):
         assert prune(db) == 1
         assert [j.args["payload"]["text"] for j in jobs(db)] == ["recent", "waiting"]
     finally:
+        app.jobs = JobRunner(app.rt).start()
+
+
+def _arrivals(app, seconds: float, every: float = 0.02) -> None:
+    """Commands keep coming, as in a burst of acks: one queued job every `every` seconds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "burst"}})
+        time.sleep(every)
+
+
+def test_a_runner_beside_web_workers_lets_a_burst_of_acks_go_first(app, db):
+    app.jobs.stop()
+    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=0.5), patience=timedelta(seconds=30))
+    try:
+        runner.start()
+        _arrivals(app, 0.6)
+        assert {j.state for j in jobs(db)} == {"queued"}  # nothing competed with the acks while they streamed in
+        runner.drain()  # and once they paused, everything was done
+        assert {j.state for j in jobs(db)} == {"done"}
+    finally:
+        runner.stop()
+        app.jobs = JobRunner(app.rt).start()
+
+
+def test_a_runner_that_lets_acks_go_first_still_keeps_no_job_waiting_past_its_patience(app, db):
+    app.jobs.stop()
+    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=5), patience=timedelta(seconds=0.3))
+    try:
+        runner.start()
+        _arrivals(app, 1.5)
+        done = [j for j in jobs(db) if j.state == "done"]
+        assert done and all(j.finished_at - j.created_at < timedelta(seconds=1) for j in done)
+    finally:
+        runner.stop()
         app.jobs = JobRunner(app.rt).start()
