@@ -192,24 +192,31 @@ class JobRunner:
         claimed = self._claim() if self._my_turn() else None
         while claimed is not None:
             outcome = self._tracked(claimed)
-            if self.yields:
-                self._finish(claimed.id, outcome)
+            # Finishing one job and claiming the next is one write, not two (on SQLite each write transaction
+            # briefly holds the lock acks need); when acks should go first, finish now and claim after the pause.
+            at_once = not self._stop.is_set() and (not self.yields or self._pause() == timedelta(0))
+            claimed = self._finish(claimed.id, outcome, claim_next=at_once)
+            if claimed is None and not at_once:
                 claimed = self._claim() if self._my_turn() else None
-            else:
-                claimed = self._finish(claimed.id, outcome, claim_next=not self._stop.is_set())
             done += 1
         return done
 
+    def _pause(self) -> timedelta | None:
+        """How long to hold off so that acks go first (see QUIET); None when no job is waiting."""
+        now = _now()
+        with self.rt.db.engine.connect() as connection:  # a read: no write lock on SQLite
+            newest, oldest = connection.execute(_PACE, {"now": now}).one()
+        if oldest is None:
+            return None
+        return max(timedelta(0), min(newest + self.quiet, oldest + self.patience) - now)
+
     def _my_turn(self) -> bool:
-        """Wait while acks are streaming in (see QUIET); False once stopped or when nothing is waiting."""
+        """Wait while acks are streaming in, if this runner yields; False once stopped or when nothing waits."""
         while self.yields and not self._stop.is_set():
-            now = _now()
-            with self.rt.db.engine.connect() as connection:
-                newest, oldest = connection.execute(_PACE, {"now": now}).one()
-            if oldest is None:
+            pause = self._pause()
+            if pause is None:
                 return False
-            pause = min(newest + self.quiet, oldest + self.patience) - now
-            if pause <= timedelta(0):
+            if not pause:
                 return True
             self._stop.wait(pause.total_seconds())
         return not self._stop.is_set()
