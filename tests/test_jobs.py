@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -124,28 +125,29 @@ def _arrivals(app, seconds: float, every: float = 0.02) -> None:
         time.sleep(every)
 
 
-def test_a_runner_beside_web_workers_lets_a_burst_of_acks_go_first(app, db):
+@contextmanager
+def runner_beside_web_workers(app, quiet: float, patience: float):
+    """The app's own runner stopped, and one that lets acks go first started in its place."""
     app.jobs.stop()
-    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=0.5), patience=timedelta(seconds=30))
+    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=quiet),
+                       patience=timedelta(seconds=patience))
     try:
-        runner.start()
+        yield runner.start()
+    finally:
+        runner.stop()
+        app.jobs = JobRunner(app.rt).start()
+
+
+def test_a_runner_beside_web_workers_lets_a_burst_of_acks_go_first(app, db):
+    with runner_beside_web_workers(app, quiet=0.5, patience=30) as runner:
         _arrivals(app, 0.6)
         assert {j.state for j in jobs(db)} == {"queued"}  # nothing competed with the acks while they streamed in
         runner.drain()  # and once they paused, everything was done
         assert {j.state for j in jobs(db)} == {"done"}
-    finally:
-        runner.stop()
-        app.jobs = JobRunner(app.rt).start()
 
 
 def test_a_runner_that_lets_acks_go_first_still_keeps_no_job_waiting_past_its_patience(app, db):
-    app.jobs.stop()
-    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=5), patience=timedelta(seconds=0.3))
-    try:
-        runner.start()
+    with runner_beside_web_workers(app, quiet=5, patience=0.3):
         _arrivals(app, 1.5)
         done = [j for j in jobs(db) if j.state == "done"]
         assert done and all(j.finished_at - j.created_at < timedelta(seconds=1) for j in done)
-    finally:
-        runner.stop()
-        app.jobs = JobRunner(app.rt).start()
