@@ -1,7 +1,8 @@
 """`liaison scheduler`: the background process that does queued work and posts digests and reminders.
 
-`liaison serve` starts one beside its web workers, at a lower CPU priority, so that the work after an ack never
-slows the acks Slack is waiting for; it can also run alone, on another machine sharing the database.
+`liaison serve` starts one beside its web workers, at a lower CPU priority, and its job runner waits for pauses
+between commands (bot/jobs.py), so that the work after an ack slows the acks Slack is waiting for as little as
+possible; it can also run alone, on another machine sharing the database.
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ A handler checks what was typed, stores a job (one insert) and acks; a runner th
 (Slack lookups, writes, posts) and answers through `response_url`. Jobs live in the database, so a restart
 loses nothing anyone typed, and runners in several processes share them: each job is claimed by one runner
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) for a lease; a runner that dies
-mid-job leaves it to be claimed again when the lease runs out.
+mid-job leaves it to be claimed again when the lease runs out. A runner beside web workers lets their acks go
+first: it starts work in pauses between new jobs, or once a job has waited a second (QUIET, PATIENCE).
 """
 from __future__ import annotations
 
