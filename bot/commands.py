@@ -109,6 +109,16 @@ def _example_for(sub: Sub, key: str) -> str:
     return f"`{match.group()}`" if match else f"`{key}=...`"
 
 
+def yes_no(value: str | None, name: str) -> bool:
+    """A `name=yes|no` option (true/false too); left out means no."""
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word not in ("yes", "no", "true", "false"):
+        raise BadInput(f"`{name}={value}` must be `yes` or `no`.", name)
+    return word in ("yes", "true")
+
+
 def user_id_of(token: str) -> str | None:
     """`<@U123|alex>` (what Slack sends for an escaped @mention) -> U123."""
     match = _USER.match(token.strip())

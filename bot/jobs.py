@@ -205,8 +205,8 @@ class JobRunner:
     def _pause(self) -> timedelta | None:
         """How long to hold off so that acks go first (see QUIET); None when no job is waiting."""
         now = _now()
-        with self.rt.db.engine.connect() as connection:  # a read: no write lock on SQLite
-            newest, oldest = connection.execute(_PACE, {"now": now}).one()
+        with self.rt.db.read() as session:  # a read: no write lock on SQLite
+            newest, oldest = session.execute(_PACE, {"now": now}).one()
         if oldest is None:
             return None
         return max(timedelta(0), min(newest + self.quiet, oldest + self.patience) - now)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
@@ -57,7 +56,7 @@ def register(app: App, rt: Runtime) -> None:
             due = dates.parse_day(values["due"], place.timezone, now)
             card = milestones.add(session, place, name, due, values["owner"], values["internal"], now)
         ack()
-        today = now.astimezone(ZoneInfo(place.timezone)).date()
+        today = dates.local_day(now, place.timezone)
         post = render.added_post(card, place.name, today)
         if _hidden_here(card.visibility, place.audience):
             rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=place.actor.user_id, **post)
@@ -98,7 +97,7 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
         place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         due = dates.parse_day(parsed.option("due"), place.timezone, now)
         card = milestones.add(session, place, name, due, owner, parsed.option("internal"), now)
-    today = now.astimezone(ZoneInfo(place.timezone)).date()
+    today = dates.local_day(now, place.timezone)
     return _visible_here(render.added_post(card, place.name, today), card.visibility, place.audience,
                          bool(parsed.option("project")))
 
@@ -127,7 +126,7 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     with rt.db.read() as session:
         place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         found = milestones.listing(session, place)
-    return render.list_reply(found, place.key, now.astimezone(ZoneInfo(place.timezone)).date())
+    return render.list_reply(found, place.key, dates.local_day(now, place.timezone))
 
 
 def _open_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

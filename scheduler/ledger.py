@@ -82,7 +82,7 @@ class Recorder:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            done = batch[-1] is None or None in batch
+            done = None in batch
             outcomes = [o for o in batch if o is not None]
             if outcomes:
                 self._write(outcomes)

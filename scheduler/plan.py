@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -168,7 +168,3 @@ def _count_internal(sent: dict[str, int], base: str, channels: list[tuple[str, s
 
 def _iso(at: datetime) -> str:
     return at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%MZ")
-
-
-def local_day(at: datetime, tz: str) -> date:
-    return at.astimezone(ZoneInfo(tz)).date()

@@ -155,6 +155,7 @@ def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line every 30 s; the tick logs its work
+
     def safe_tick() -> None:
         try:
             report = tick(rt)

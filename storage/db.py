@@ -71,7 +71,6 @@ def _begin_immediate(dbapi_conn: Any) -> None:
         cursor.close()
 
 
-
 class Database:
     def __init__(self, url: str, engine: Engine | None = None):
         self.url = url

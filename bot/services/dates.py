@@ -10,11 +10,16 @@ from bot.errors import BadInput
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def local_day(at: datetime, tz: str) -> date:
+    """The calendar day it is (or was) at `at` in the timezone `tz`."""
+    return at.astimezone(ZoneInfo(tz)).date()
+
+
 def parse_day(text: str | None, tz: str, now: datetime, field: str = "due", allow_past: bool = False) -> date:
     text = (text or "").strip()
     if not text:
         raise BadInput("Give a date, e.g. `due=2026-12-15`, `due=\"next friday\"` or `due=\"in 3 days\"`.", field)
-    today = now.astimezone(ZoneInfo(tz)).date()
+    today = local_day(now, tz)
     if _ISO.match(text):
         try:
             day = date.fromisoformat(text)
@@ -49,5 +54,4 @@ def parse_since(text: str | None, tz: str, now: datetime) -> datetime | None:
                               settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "DATE_ORDER": "DMY"})
     if parsed is None:
         raise BadInput(f"I can't read `{text}` as a date. Try `since=2026-11-01` or `since=\"3 days ago\"`.", "since")
-    start = datetime.combine(parsed.date(), datetime.min.time(), ZoneInfo(tz))
-    return start
+    return datetime.combine(parsed.date(), datetime.min.time(), ZoneInfo(tz))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.services.dates import local_day
 from bot.services.milestones import MilestoneCard
 from bot.services.updates import current_status
 from storage.models import Delivery, Milestone, Project, Update
@@ -55,7 +55,7 @@ class Digest:
 
     @property
     def today(self) -> date:
-        return self.until.astimezone(ZoneInfo(self.timezone)).date()
+        return local_day(self.until, self.timezone)
 
     @property
     def quiet(self) -> bool:

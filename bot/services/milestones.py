@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, require_role
+from bot.commands import yes_no
 from bot.errors import BadInput, NotFound
 from bot.services import audit
 from bot.services.places import Place
@@ -27,14 +28,6 @@ class MilestoneCard:
     done_at: datetime | None
 
 
-def _yes_no(value: str | None, name: str) -> bool:
-    if value is None:
-        return False
-    if value.strip().lower() not in ("yes", "no", "true", "false"):
-        raise BadInput(f"`{name}={value}` must be `yes` or `no`.", name)
-    return value.strip().lower() in ("yes", "true")
-
-
 def check_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -48,7 +41,7 @@ def add(session: Session, place: Place, name: str, due: date, owner_id: str | No
         now: datetime) -> MilestoneCard:
     require_role(place.actor, INTERNAL_ROLES, "add milestones")
     name = check_name(name)
-    visibility = "internal" if _yes_no(internal, "internal") else "client"
+    visibility = "internal" if yes_no(internal, "internal") else "client"
     if _find_open(session, place.project_id, name) is not None:
         raise BadInput(f"`{name}` is already an open milestone of `{place.key}`.", "name")
     row = Milestone(project_id=place.project_id, name=name, due_date=due, owner_id=owner_id, visibility=visibility,

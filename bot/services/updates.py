@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bot.commands import yes_no
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.services import audit
 from bot.services.places import Place
@@ -62,12 +63,7 @@ def draft_update(text: str, *, status: str | None, progress: str | None, share: 
         if not raw.isdigit() or not 0 <= int(raw) <= 100:
             raise BadInput(f"`progress={progress}` must be a whole number from 0 to 100.", "progress")
         value = int(raw)
-    shared = False
-    if share is not None:
-        if share.strip().lower() not in ("yes", "no", "true", "false"):
-            raise BadInput(f"`share={share}` must be `yes` or `no`.", "share")
-        shared = share.strip().lower() in ("yes", "true")
-    return UpdateDraft(text, health, value, shared)
+    return UpdateDraft(text, health, value, yes_no(share, "share"))
 
 
 def log_update(
