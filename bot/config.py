@@ -29,6 +29,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     timezone: str = "UTC"
     grace_hours: float = 6.0
+    min_digest_minutes: int = 60
 
     @property
     def has_slack(self) -> bool:
@@ -87,6 +88,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
     except ValueError:
         raise ConfigError("LIAISON_GRACE_HOURS", f"{grace!r} is not a non-negative number of hours") from None
 
+    least = get("LIAISON_MIN_DIGEST_MINUTES") or "60"
+    if not least.isascii() or not least.isdigit() or len(least) > 9 or int(least) < 1:
+        raise ConfigError("LIAISON_MIN_DIGEST_MINUTES", f"{least!r} is not a positive whole number of minutes")
+
     return Settings(
         slack_bot_token=_check_token("SLACK_BOT_TOKEN", get("SLACK_BOT_TOKEN"), "xoxb-"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -95,4 +100,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv: bool = True) -> Set
         slack_api_url=api_url,
         timezone=timezone,
         grace_hours=grace_hours,
+        min_digest_minutes=int(least),
     )

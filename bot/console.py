@@ -38,13 +38,14 @@ Console commands:
   :in <channel>                 switch channel; `:in client-channel` is the Slack Connect channel shared with the
                                 client; `:in #new-name` creates a channel (`:in #new-name shared` a shared one)
   :submit key=value ...         submit the last form Liaison opened (keys are its field names)
+  :shortcut                     use the message shortcut "Log as status update" on the last message here
   :time [2026-11-30T09:00]      show or move the console's clock (UTC unless an offset is given)
   :tick                         run the scheduler once now: digests and reminders that are due are posted
   :share / :unshare / :archive / :unarchive   what Slack tells Liaison when the channel changes
   :who                          who and where you are;  :people, :channels list them
   :quit                         leave (Ctrl-D works too)"""
 
-_QUIET = {"users.info", "conversations.info", "auth.test", "chat.getPermalink"}
+_QUIET = {"users.info", "conversations.info", "conversations.members", "auth.test", "chat.getPermalink"}
 
 
 class Console:
@@ -67,6 +68,7 @@ class Console:
         self.user = next(u for u in self.world.users.values() if u.team_id == self.world.team_id and not u.is_bot)
         self.channel = next(c for c in self.world.channels.values() if not c.is_ext_shared)
         self.last_view: dict[str, Any] | None = None
+        self.last_message: dict[str, dict[str, str]] = {}  # by channel: the last message a person typed
         self.subscribed = set(build_manifest()["settings"]["event_subscriptions"]["bot_events"])
 
     def close(self) -> None:
@@ -88,10 +90,33 @@ class Console:
             return []
         if line.startswith(":"):
             return self._console_command(line)
+        if not self._can_be_here():
+            return [f"(Slack: {self.user.name} is from another organisation and can't be in #{self.channel.name}; "
+                    "only channels shared with them. `:in client-channel` goes there.)"]
+        self._join()
         if line.startswith("/"):
             name, _, text = line.partition(" ")
+            if self._is_external():
+                return [f"(Slack: `{name}` isn't available to {self.user.name}: people from another organisation "
+                        "can't use this app's slash commands in a shared channel. Clients talk to Liaison with "
+                        "mentions and buttons: try `@Liaison help`.)"]
             return self._send_command(name, text)
         return self._send_message(line)
+
+    def _is_external(self) -> bool:
+        return self.user.team_id != self.world.team_id
+
+    def _can_be_here(self) -> bool:
+        return not self._is_external() or self.channel.is_ext_shared
+
+    def _join(self) -> None:
+        """People are in the channels they type in; Slack tells the app when someone joins."""
+        if self.user.id in self.channel.members:
+            return
+        self.channel.members.append(self.user.id)
+        body, ctype = payloads.event({"type": "member_joined_channel", "user": self.user.id,
+                                      "channel": self.channel.id, "channel_type": "C"}, team_id=self.world.team_id)
+        self._dispatch(body, ctype)
 
     def _dispatch(self, body: str, content_type: str) -> tuple[int, str, list[Call]]:
         seen = len(self.slack.calls)
@@ -126,9 +151,11 @@ class Console:
         kind = "app_mention" if f"<@{self.world.bot_user_id}>" in text else "message"
         if kind == "message" and "message.channels" not in self.subscribed:
             return []  # Slack sends only the events the app subscribed to in its manifest
+        ts = f"{1_700_000_000 + len(self.slack.calls)}.000200"
+        self.last_message[self.channel.id] = {"user": self.user.id, "text": text, "ts": ts}
         body, ctype = payloads.event(
-            {"type": kind, "user": self.user.id, "text": text, "channel": self.channel.id,
-             "ts": f"{1_700_000_000 + len(self.slack.calls)}.000200", "channel_type": "channel"},
+            {"type": kind, "user": self.user.id, "text": text, "channel": self.channel.id, "ts": ts,
+             "channel_type": "channel"},
             team_id=self.world.team_id,
         )
         status, _, calls = self._dispatch(body, ctype)
@@ -147,6 +174,22 @@ class Console:
             return [f"(form) {field}: {msg}" for field, msg in answer["errors"].items()]
         self.last_view = None
         return ["(form submitted)"] + self._show(calls)
+
+    def _shortcut(self) -> list[str]:
+        if not self._can_be_here():
+            return [f"(Slack: {self.user.name} can't be in #{self.channel.name})"]
+        if self._is_external():
+            return [f"(Slack: message shortcuts of this app aren't available to {self.user.name}: people from "
+                    "another organisation can't use them. Clients use `@Liaison update: …` instead.)"]
+        message = self.last_message.get(self.channel.id)
+        if message is None:
+            return ["(no message in this channel yet: type one, then `:shortcut`)"]
+        self._join()
+        body, ctype = payloads.message_action(
+            "log_status_update", message, user_id=self.user.id, channel_id=self.channel.id,
+            team_id=self.world.team_id, response_url=self.slack.response_url(self.channel.id, self.user.id))
+        _, _, calls = self._dispatch(body, ctype)
+        return self._show(calls)
 
     # -- what Slack received, as text ---------------------------------------------------------------------------
     def _only_you(self, payload: dict[str, Any]) -> str:
@@ -174,6 +217,12 @@ class Console:
                 example = " ".join(f'{f}="..."' for f in fields[:2])
                 out.append(_indent("Liaison opened a form:", view_text(self.last_view, names)
                                    + f"\n(type `:submit {example}` to submit it; fields: {', '.join(fields)})"))
+            elif call.method == "chat.update":
+                where = names.get(call.args.get("channel", ""), call.args.get("channel", ""))
+                out.append(_indent(f"Liaison changed its message in #{where} to:", message_text(call.args, names)))
+            elif call.method == "chat.delete":
+                where = names.get(call.args.get("channel", ""), call.args.get("channel", ""))
+                out.append(f"(Liaison deleted its message in #{where})")
             elif call.method == "conversations.join":
                 out.append(f"(Liaison joined #{names.get(call.args.get('channel'), '')})")
             else:
@@ -186,6 +235,7 @@ class Console:
         rest = rest.strip()
         actions: dict[str, Callable[[str], list[str]]] = {
             "as": self._as, "in": self._in, "submit": self._submit, "who": lambda _: self._who(),
+            "shortcut": lambda _: self._shortcut(),
             "people": lambda _: [f"{u.name} ({u.id}, {self._org(u)})" for u in self.world.users.values()
                                  if not u.is_bot],
             "channels": lambda _: [f"#{c.name} ({c.id}{', shared with another org' if c.is_ext_shared else ''}"
@@ -221,7 +271,7 @@ class Console:
         return (shown or ["(nothing is due)"]) + skipped
 
     def _org(self, user: User) -> str:
-        return "our team" if user.team_id == self.world.team_id else "client organisation"
+        return "our organisation" if user.team_id == self.world.team_id else "client organisation"
 
     def _who(self) -> list[str]:
         shared = " (shared with another organisation)" if self.channel.is_ext_shared else ""

@@ -48,6 +48,7 @@ class Channel:
     is_private: bool = False
     is_archived: bool = False
     bot_is_member: bool = True
+    members: list[str] = field(default_factory=list)  # the people in it (conversations.members)
 
 
 @dataclass
@@ -76,9 +77,11 @@ class World:
         world.add_user(id="U0LEAD", name="alex", real_name="Alex Lead")
         world.add_user(id="U0TEAM", name="sam", real_name="Sam Team")
         world.add_user(id="U0CLIENT", name="casey", real_name="Casey Client", team_id="T0CLIENT")
-        world.add_channel(id="C0INTERNAL", name="acme-internal")
-        world.add_channel(id="C0SHARED", name="acme-shared", is_ext_shared=True)
-        world.add_channel(id="C0GENERAL", name="general")
+        world.add_user(id="U0OTHER", name="pat", real_name="Pat Elsewhere")  # our organisation, on no project
+        world.add_channel(id="C0INTERNAL", name="acme-internal", members=["U0LEAD", "U0TEAM"])
+        world.add_channel(id="C0SHARED", name="acme-shared", is_ext_shared=True,
+                          members=["U0LEAD", "U0TEAM", "U0CLIENT"])
+        world.add_channel(id="C0GENERAL", name="general", members=["U0LEAD", "U0TEAM", "U0OTHER"])
         return world
 
 
@@ -314,6 +317,16 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": self._channel_json(channel)}
 
+    def _api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.world.channels.get(str(args.get("channel")))
+        if channel is None or (channel.is_private and not channel.bot_is_member):
+            return {"ok": False, "error": "channel_not_found"}
+        # One page at a time, as Slack pages long member lists with a cursor.
+        start, size = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = channel.members[start:start + size]
+        cursor = str(start + size) if start + size < len(channel.members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
     def _api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.world.channels.get(str(args.get("channel")))
         if channel is None:
@@ -355,6 +368,9 @@ class FakeSlack:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+
+    def _api_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
 
     def _api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802

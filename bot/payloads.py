@@ -73,3 +73,17 @@ def view_submission(
         "trigger_id": f"{next(_ids)}.trigger", "view": submitted,
     }
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def message_action(
+    callback_id: str, message: dict[str, Any], *, user_id: str, channel_id: str, team_id: str, response_url: str = "",
+) -> tuple[str, str]:
+    """A message shortcut used on `message` (a dict with user, text and ts)."""
+    n = next(_ids)
+    payload = {
+        "type": "message_action", "callback_id": callback_id, "trigger_id": f"{n}.{n}.trigger",
+        "team": {"id": team_id, "domain": "agency"}, "user": {"id": user_id, "team_id": team_id},
+        "channel": {"id": channel_id}, "response_url": response_url, "message_ts": message.get("ts"),
+        "message": {"type": "message", **message},
+    }
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"

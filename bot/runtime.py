@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.jobs import JobQueue
 from bot.outbox import Outbox
-from bot.slack import make_bulk_client, make_client, make_quick_client
+from bot.slack import ChannelMembers, make_bulk_client, make_client, make_quick_client
 from storage.db import Database
 
 
@@ -28,6 +28,7 @@ class Runtime:
     clock: Clock
     outbox: Outbox  # quick in-process follow-ups that must happen within seconds (views.open)
     jobs: JobQueue  # work accepted in an ack, done by a job runner; survives restarts
+    members: ChannelMembers  # who is in which channel (internal channels make a project's team)
 
 
 def build_runtime(
@@ -42,13 +43,15 @@ def build_runtime(
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="liaison-post")
     db = db or Database(settings.database_url)
+    quick = make_quick_client(settings.slack_bot_token, settings.slack_api_url)
     return Runtime(
         settings=settings,
         db=db,
         client=client,
-        quick=make_quick_client(settings.slack_bot_token, settings.slack_api_url),
+        quick=quick,
         bulk=make_bulk_client(settings.slack_bot_token, settings.slack_api_url),
         clock=clock or SystemClock(),
         outbox=Outbox(executor),
         jobs=JobQueue(db),
+        members=ChannelMembers(quick),
     )

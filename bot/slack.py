@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -97,6 +100,57 @@ def channel_facts(client: WebClient, channel_id: str) -> ChannelFacts:
         is_private=bool(channel.get("is_private")),
         is_archived=bool(channel.get("is_archived")),
     )
+
+
+class ChannelMembers:
+    """Who is in a channel, as Slack's conversations.members says, remembered briefly.
+
+    Being in one of a project's internal channels makes someone its team. Slack's member_joined_channel and
+    member_left_channel events make this process forget a channel at once; other processes within `ttl`.
+    """
+
+    def __init__(self, client: WebClient, ttl: float = 60.0):
+        self.client, self.ttl = client, ttl
+        self._seen: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, channel_id: str) -> frozenset[str] | None:
+        """The channel's members; None when Slack won't say (we are not in it, or it is gone)."""
+        with self._lock:
+            hit = self._seen.get(channel_id)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        members: set[str] = set()
+        cursor = None
+        try:
+            while True:
+                page = self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+                members.update(page.get("members") or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as e:
+            if error_code(e) in ("channel_not_found", "not_in_channel", "is_archived"):
+                return None
+            log.warning("conversations.members %s failed: %s", channel_id, error_code(e))
+            raise SlackTrouble("I couldn't check with Slack who is on this project just now. Try again.") from e
+        except SlackClientError as e:
+            raise SlackTrouble("I couldn't reach Slack just now, so nothing was done. Please try again.") from e
+        found = frozenset(members)
+        with self._lock:
+            self._seen[channel_id] = (time.monotonic(), found)
+        return found
+
+    def includes(self, channel_ids: Iterable[str], user_id: str) -> bool:
+        return any(user_id in (self.of(c) or ()) for c in channel_ids)
+
+    def forget(self, channel_id: str | None = None) -> None:
+        """Ask Slack afresh next time: about one channel, or (None) about every channel."""
+        with self._lock:
+            if channel_id is None:
+                self._seen.clear()
+            else:
+                self._seen.pop(channel_id, None)
 
 
 def send(client: WebClient, channel_id: str, payload: dict[str, Any]) -> str | None:

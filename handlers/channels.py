@@ -15,6 +15,7 @@ from handlers.context import workspace_of
 EVENTS = [
     "channel_id_changed", "channel_shared", "channel_unshared", "channel_rename", "group_rename",
     "channel_archive", "group_archive", "channel_unarchive", "group_unarchive", "channel_deleted", "group_deleted",
+    "member_joined_channel", "member_left_channel",
 ]
 
 
@@ -71,6 +72,12 @@ def register(app: App, rt: Runtime) -> None:
         with rt.db.transaction() as session:
             notices = channels.deleted(session, workspace_of(context), _channel_id(event), rt.clock.now())
         tell(notices)
+
+    @app.event("member_joined_channel")
+    @app.event("member_left_channel")
+    def on_member_changed(event: dict[str, Any]) -> None:
+        # Who is in an internal channel decides who is on a project's team: ask Slack afresh next time.
+        rt.members.forget(_channel_id(event))
 
     @app.event("channel_rename")
     @app.event("group_rename")

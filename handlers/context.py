@@ -12,6 +12,7 @@ from bot import slack
 from bot.actors import Actor
 from bot.runtime import Runtime
 from bot.services import people
+from bot.services.places import Place, place_of
 
 # Which organisation someone belongs to hardly ever changes; roles (which do) are not kept here.
 PEOPLE_TTL = 300.0
@@ -69,3 +70,10 @@ def register(app: App, rt: Runtime) -> None:
 
 def actor_of(context: BoltContext) -> Actor:
     return context["actor"]
+
+
+def place_for(rt: Runtime, actor: Actor, channel_id: str | None, key: str | None) -> Place:
+    """The rights check every command, mention, shortcut, form and job goes through: which project, what may be
+    shown here, and whether this person may act on it at all (raises NotAllowed / NotFound with the reason)."""
+    with rt.db.read() as session:
+        return place_of(session, actor, channel_id, key, rt.members.includes)

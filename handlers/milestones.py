@@ -7,15 +7,14 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
-from bot.commands import CommandSpec, Parsed, Sub, user_id_of
+from bot.commands import CommandSpec, Parsed, Sub, user_id_of, check_typed
 from bot.errors import BadInput, SlackTrouble
 from bot.render import milestones as render
 from bot.render import modals
 from bot.render.updates import in_channel
 from bot.runtime import Runtime
 from bot.services import dates, milestones
-from bot.services.places import place_of
-from handlers.context import actor_of
+from handlers.context import actor_of, place_for
 from handlers.slash import register_command
 
 MILESTONE = CommandSpec(
@@ -32,8 +31,8 @@ MILESTONE = CommandSpec(
             example='add due="next friday" owner=@sam Design sign-off',
         ),
         Sub("done", "Mark a milestone done.", usage="<name or number>", example="done Design sign-off"),
-        Sub("move", "Give a milestone a new due date.", usage="<name or number> due=<date>",
-            options={"due": "the new date"}, example='move Design sign-off due="in 3 days"'),
+        Sub("move", "Give a milestone a new due date.", usage="due=<date> <name or number>",
+            options={"due": "the new date"}, example='move due="in 3 days" Design sign-off'),
         Sub("list", "List the milestones (only you see it).", example="list"),
         Sub("help", "Show this help.", example="help"),
     ),
@@ -48,11 +47,13 @@ def register(app: App, rt: Runtime) -> None:
     @app.view(modals.MilestoneAddIds.CALLBACK)
     def on_milestone_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         metadata, values = modals.read_milestone_add(body["view"])
+        for field_, typed in values.items():
+            check_typed(typed or "", "text", field_)
         channel_id = metadata.get("channel_id", "")
         name = milestones.check_name(values["name"] or "")
         now = rt.clock.now()
+        place = place_for(rt, actor_of(context), channel_id, metadata.get("project"))
         with rt.db.transaction() as session:
-            place = place_of(session, actor_of(context), channel_id, metadata.get("project"))
             due = dates.parse_day(values["due"], place.timezone, now)
             card = milestones.add(session, place, name, due, values["owner"], values["internal"], now)
         ack()
@@ -93,8 +94,8 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
     if parsed.option("due") is None:
         raise BadInput("When is it due? `/milestone add due=2026-12-15 Design sign-off`.", "due")
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         due = dates.parse_day(parsed.option("due"), place.timezone, now)
         card = milestones.add(session, place, name, due, owner, parsed.option("internal"), now)
     today = dates.local_day(now, place.timezone)
@@ -103,8 +104,8 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
 
 
 def _done(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         card = milestones.done(session, place, parsed.text, rt.clock.now())
     return _visible_here(render.done_post(card, place.name, actor.user_id), card.visibility, place.audience,
                          bool(parsed.option("project")))
@@ -112,10 +113,10 @@ def _done(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 
 def _move(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if parsed.option("due") is None:
-        raise BadInput("Give the new date: `/milestone move Design sign-off due=2026-12-20`.", "due")
+        raise BadInput("Give the new date first: `/milestone move due=2026-12-20 Design sign-off`.", "due")
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         due = dates.parse_day(parsed.option("due"), place.timezone, now)
         card, before = milestones.move(session, place, parsed.text, due, now)
     return render.moved_reply(card, before)
@@ -123,8 +124,8 @@ def _move(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 
 def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         found = milestones.listing(session, place)
     return render.list_reply(found, place.key, dates.local_day(now, place.timezone))
 
@@ -132,8 +133,7 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 def _open_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     """Bare `/milestone add`: a form with a date picker. The project is checked first, so a wrong channel is
     said at once rather than after the form is filled in."""
-    with rt.db.read() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     require_role(place.actor, INTERNAL_ROLES, "add milestones")
     view = modals.milestone_add_modal(body.get("channel_id", ""), parsed.option("project"), place.name)
 

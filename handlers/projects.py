@@ -10,18 +10,19 @@ from slack_sdk.errors import SlackApiError
 
 from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role, require_team_member
-from bot.commands import CommandSpec, Parsed, Sub, user_id_of
+from bot.commands import CommandSpec, Parsed, Sub, check_typed, user_id_of
 from bot.errors import BadInput, SlackTrouble
 from bot.jobs import job
 from bot.render import modals
 from bot.render import projects as render
 from bot.render.errors import with_post_problem
 from bot.runtime import Runtime
-from bot.services import people, projects, schedule
+from bot.services import dates, people, projects, schedule
+from bot.services.overview import overview
+from bot.render.overview import overview_blocks
 from bot.services.digests import compose
-from bot.services.places import place_of
 from bot.render import digests as render_digests
-from handlers.context import actor_of
+from handlers.context import actor_of, place_for
 from handlers.slash import register_command
 
 PROJECT = CommandSpec(
@@ -31,14 +32,14 @@ PROJECT = CommandSpec(
         Sub(
             "create",
             "Create a project and make this channel its internal channel. Without a name it opens a form.",
-            usage='<name> [client="Client Co"] [due=YYYY-MM-DD] [tz=Area/City] [key=short-key]',
+            usage='[client="Client Co"] [due=<date>] [tz=Area/City] [key=short-key] <name>',
             options={
                 "client": "the client organisation",
-                "due": "delivery date, YYYY-MM-DD",
+                "due": "delivery date: 2027-03-31, \"next friday\", \"in 3 months\"",
                 "tz": "IANA timezone for dates and digests (default from LIAISON_TIMEZONE)",
                 "key": "short key used to name the project (made from the name if left out)",
             },
-            example='create Acme website client="Acme Co" due=2026-12-15 tz=Europe/London',
+            example='create client="Acme Co" due=2026-12-15 tz=Europe/London Acme website',
         ),
         Sub(
             "link",
@@ -69,6 +70,17 @@ PROJECT = CommandSpec(
             usage="[preview]",
             example="digest preview",
         ),
+        Sub(
+            "edit",
+            "Lead: correct the project's name, client, due date, timezone or key.",
+            usage='[name="New name"] [client="Client Co"] [due=<date>] [tz=Area/City] [key=short-key]',
+            options={"name": "the project's name", "client": "the client organisation",
+                     "due": "delivery date: 2027-03-31, \"next friday\"", "tz": "IANA timezone",
+                     "key": "short key"},
+            example='edit due=2027-04-30 client="Acme Group"',
+        ),
+        Sub("unlink", "Lead: unlink this channel from its project (a project keeps at least one internal channel).",
+            example="unlink"),
         Sub("help", "Show this help.", example="help"),
     ),
 )
@@ -79,12 +91,14 @@ COMMANDS = [PROJECT]
 def register(app: App, rt: Runtime) -> None:
     register_command(app, rt, PROJECT, {
         "create": _create, "link": _link, "status": _status, "role": _role, "list": _list,
-        "schedule": _schedule, "digest": _digest,
+        "schedule": _schedule, "digest": _digest, "edit": _edit, "unlink": _unlink,
     })
 
     @app.view(modals.ProjectCreateIds.CALLBACK)
     def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         channel_id, values = modals.read_project_create(body["view"])
+        for field_, typed in values.items():
+            check_typed(typed or "", "text", field_)
         actor = actor_of(context)
         now = rt.clock.now()
         draft = projects.draft_project(
@@ -159,18 +173,21 @@ def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, channel_id = Actor(**args["actor"]), args["channel_id"]
     channel = slack.channel_facts(rt.client, channel_id)
+    place = place_for(rt, actor, None, args["key"])
     with rt.db.transaction() as session:
-        project_id = projects.resolve(session, actor, None, args["key"])
-        card = projects.link_channel(session, actor, project_id, channel, rt.clock.now())
+        card = projects.link_channel(session, place, channel, rt.clock.now())
     audience = "client" if channel.is_ext_shared else "internal"
     problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
     return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
 
 
 def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
-        card, actor = projects.status(session, actor, body.get("channel_id"), parsed.option("project"))
-    return render.status_reply(card, "client" if actor.is_client else "internal")
+        card = projects.status(session, place)
+        standing = overview(session, place)
+    today = dates.local_day(rt.clock.now(), place.timezone)
+    return render.status_reply(card, place.shows, overview_blocks(standing, today))
 
 
 def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +197,9 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
         raise BadInput("Mention the person and the role: `/project role @casey client_approver`.")
     if len(words) < 2:
         raise BadInput("Which role? One of `lead`, `team`, `client_approver`, `client`, or `remove`.", "role")
+    if len(words) > 2:
+        raise BadInput(f"`/project role` takes one person and one role, so nothing was changed. Give each person "
+                       f"their own: `/project role {words[0]} {words[1]}`, then the next.")
     role = words[1].lower()
 
     rt.jobs.enqueue("project.role", {"actor": asdict(actor), "target": target, "role": role,
@@ -195,29 +215,30 @@ def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
         known = people.known(session, actor.team_id, target, now)
     facts = None if known else slack.person_facts(rt.client, target)
+    place = place_for(rt, actor, args["channel_id"], args["project"])
     with rt.db.transaction() as session:
         target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
-        project_id = projects.resolve(session, actor, args["channel_id"], args["project"])
-        card = projects.set_role(session, actor, project_id, target, target_actor.is_external, role, now)
+        card = projects.set_role(session, place, target, target_actor.is_external, role, now)
     return render.role_reply(card, target, role)
 
 
 def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
-        cards = projects.list_for(session, actor, body.get("channel_id"))
+        cards = projects.list_for(session, actor, body.get("channel_id"), rt.members.includes)
     return render.list_reply(cards, "client" if actor.is_client else "internal")
 
 
 def _schedule(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if not parsed.text and parsed.option("cron") is None:
+        place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
         with rt.db.read() as session:
-            place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
             current = projects.schedule_of(session, place.project_id)
         return _schedule_reply(place.key, current, place.timezone, rt.clock.now(), changed=False)
     normalised = schedule.parse(parsed.text, parsed.option("cron"))
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
+    schedule.check(normalised, place.timezone, now, rt.settings.min_digest_minutes)  # too often, or never
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         projects.set_schedule(session, place, normalised, now)
     return _schedule_reply(place.key, normalised, place.timezone, now, changed=True)
 
@@ -233,11 +254,10 @@ def _digest(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
         raise BadInput(f"`/project digest {parsed.text}`: say `/project digest` to post it or "
                        "`/project digest preview` to see it yourself.")
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         if word == "preview":
-            audience = "client" if place.actor.is_client or place.is_client_channel else "internal"
-            digest = compose(session, [place.project_id], now, (audience,))[(place.project_id, audience)]
+            digest = compose(session, [place.project_id], now, (place.shows,))[(place.project_id, place.shows)]
             return {"response_type": "ephemeral", **render_digests.digest_message(digest)}
     require_role(place.actor, INTERNAL_ROLES, "post digests")
     rt.jobs.enqueue("digest.now", {"project_id": place.project_id, "now": now.isoformat()}, body.get("response_url"))
@@ -249,4 +269,24 @@ def digest_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     from scheduler import service
 
     report = service.post_now(rt, args["project_id"], datetime.fromisoformat(args["now"]))
-    return render.digest_posted_reply(report.sent, report.failed, report.errors)
+    return render.digest_posted_reply(report.sent, report.failed, report.errors, report.already)
+
+
+def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    if parsed.text:
+        raise BadInput(f"`/project edit` takes only options, such as `name=\"{parsed.text}\"`: "
+                       "name, client, due, tz or key.")
+    changes = {k: v for k, v in parsed.options.items() if k in projects.EDITABLE}
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
+    with rt.db.transaction() as session:
+        card, changed = projects.edit_project(session, place, changes, rt.settings.timezone, rt.clock.now())
+    return render.edited_reply(card, changed)
+
+
+def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    channel_id = _in_channel(body)
+    place = place_for(rt, actor, channel_id, None)
+    with rt.db.transaction() as session:
+        channel = projects.unlink_channel(session, place, channel_id, rt.clock.now())
+    rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)})
+    return render.unlinked_reply(place.key, channel)

@@ -1,7 +1,6 @@
 """/update, `@Liaison update: ...` and the "Log as status update" message shortcut."""
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -9,14 +8,15 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.actors import Actor
-from bot.commands import CommandSpec, Parsed, Sub
+from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible
 from bot.errors import BadInput
 from bot.jobs import job
 from bot.render import updates as render
 from bot.runtime import Runtime
-from bot.services import dates, updates
-from bot.services.places import place_of
-from handlers.context import actor_of
+from bot import slack
+from bot.render.errors import post_failed
+from bot.services import cards, dates, updates
+from handlers.context import actor_of, place_for
 from handlers.slash import register_command
 
 UPDATE = CommandSpec(
@@ -35,9 +35,13 @@ UPDATE = CommandSpec(
         ),
         Sub("list", "Show recent updates (only you see them).", usage="[since=DATE]",
             options={"since": "a date or words such as \"3 days ago\""}, example='list since="last monday"'),
-        Sub("edit", "Change the text of an update (its author or the lead).", usage="<number> <new text>",
-            example="edit 12 Design signed off on Monday"),
-        Sub("delete", "Delete an update (its author or the lead).", usage="<number>", example="delete 12"),
+        Sub("edit", "Change the words of your own update; it then shows as edited. Nobody else can change "
+            "them.", usage="<number> <new text>", example="edit 12 Design signed off on Monday"),
+        Sub("delete", "Delete your own update (or one you logged), and its cards.", usage="<number>",
+            example="delete 12"),
+        Sub("hide", "Lead: hide someone's update from lists, digests and status, saying why; its cards say it "
+            "was hidden. The words are kept.", usage="<number> <reason>",
+            example="hide 12 Posted in the wrong project"),
         Sub("help", "Show this help.", example="help"),
     ),
 )
@@ -46,30 +50,24 @@ COMMANDS = [UPDATE]
 EVENTS: list[str] = []  # app_mention is declared by handlers.mentions, which routes `update:` here
 SHORTCUTS = [{"name": "Log as status update", "type": "message", "callback_id": "log_status_update",
               "description": "Record this message as a status update of the channel's project"}]
-_MENTION_UPDATE = re.compile(r"^\s*(?:<@[A-Z0-9]+>\s*)+update\s*:\s*(?P<text>.*)$", re.I | re.S)
 
 
 def register(app: App, rt: Runtime) -> None:
-    register_command(app, rt, UPDATE, {"log": _log, "list": _list, "edit": _edit, "delete": _delete})
+    register_command(app, rt, UPDATE, {"log": _log, "list": _list, "edit": _edit, "delete": _delete,
+                                       "hide": _hide})
 
     @app.shortcut("log_status_update")
     def on_log_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         message = body.get("message", {})
-        if not (message.get("text") or "").strip():
-            ack()
-            raise BadInput("That message has no text to log.")
         ack()
+        if not has_visible(message.get("text")):
+            raise BadInput("That message has no text to log.")
+        check_typed(message["text"], "message")
         rt.jobs.enqueue("update.capture", {
             "actor": asdict(actor_of(context)), "channel_id": body["channel"]["id"],
             "author_id": message.get("user") or message.get("bot_id") or "", "text": message["text"],
             "ts": message["ts"],
         }, body.get("response_url"))
-
-
-def mentioned_update(text: str) -> str | None:
-    """The update in `@Liaison update: <text>`, or None when the mention is about something else."""
-    match = _MENTION_UPDATE.match(text or "")
-    return match["text"].strip() if match else None
 
 
 def log_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) -> None:
@@ -81,33 +79,34 @@ def _log_message(rt: Runtime, actor: Actor, channel_id: str, ts: str, text: str,
                  **extra: Any) -> updates.UpdateCard | None:
     """Log a Slack message as an update, once per message, and show its card in the channel; None if logged before."""
     draft = updates.draft_update(text, status=None, progress=None, share=None)
+    place = place_for(rt, actor, channel_id, None)
     with rt.db.transaction() as session:
-        place = place_of(session, actor, channel_id, None)
         card = updates.log_update(session, place, draft, rt.clock.now(), source=source, channel_id=channel_id,
                                   source_key=f"msg:{channel_id}:{ts}", **extra)
     if card is not None:
-        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.update_card(card, place.timezone)})
+        rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": channel_id})
     return card
 
 
 def _log(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     draft = updates.draft_update(parsed.text, status=parsed.option("status"), progress=parsed.option("progress"),
                                  share=parsed.option("share"))
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         card = updates.log_update(session, place, draft, rt.clock.now(), source="command",
                                   channel_id=body.get("channel_id", ""))
     assert card is not None  # a command has no source key, so it is never a duplicate
-    reply = render.update_card(card, place.timezone)
-    if parsed.option("project"):
-        return {"response_type": "ephemeral", **reply}  # logged from elsewhere: don't show it in this channel
-    return render.in_channel(reply)
+    if parsed.option("project"):  # logged from elsewhere: don't show it in this channel
+        return {"response_type": "ephemeral", **render.update_card(card, place.timezone)}
+    # The card is posted (not an in_channel answer) so that it can be changed in place when the update is.
+    rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": body["channel_id"]}, body.get("response_url"))
+    return render.logged_reply(card)
 
 
 def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     now = rt.clock.now()
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         since = dates.parse_since(parsed.option("since"), place.timezone, now)
         found = updates.list_updates(session, place, since)
     return render.list_reply(found, place.timezone, place.key, updates.LIST_MOST)
@@ -115,18 +114,71 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 
 def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     update_id, text = updates.parse_id(parsed.text)
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         card = updates.edit_update(session, place, update_id, text, rt.clock.now())
+    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
     return render.changed_reply(card, "edited")
 
 
 def _delete(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     update_id, _ = updates.parse_id(parsed.text)
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        place = place_of(session, actor, body.get("channel_id"), parsed.option("project"))
         card = updates.delete_update(session, place, update_id, rt.clock.now())
+    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
     return render.changed_reply(card, "deleted")
+
+
+def _hide(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    update_id, reason = updates.parse_id(parsed.text)
+    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
+    with rt.db.transaction() as session:
+        card = updates.hide_update(session, place, update_id, reason, rt.clock.now())
+    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
+    return render.changed_reply(card, "hidden")
+
+
+@job("update.card")
+def card_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Post an update's card in a channel and remember where, so later changes reach it."""
+    channel_id = args["channel_id"]
+    with rt.db.read() as session:
+        found = updates.card_of(session, args["update_id"])
+    if found is None or found[0].deleted:
+        return None
+    card, project_id, tz = found
+    try:
+        ts = slack.send(rt.client, channel_id, render.update_card(card, tz))
+    except (SlackApiError, SlackClientError) as e:
+        return post_failed(slack.error_code(e), channel_id)
+    if ts:
+        with rt.db.transaction() as session:
+            cards.remember(session, "update", card.id, project_id, channel_id, ts, rt.clock.now())
+    return None
+
+
+@job("update.cards")
+def cards_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
+    """After an edit, a hide or a delete: every card of the update is changed in place, or removed."""
+    with rt.db.read() as session:
+        found = updates.card_of(session, args["update_id"])
+        shown = cards.posted(session, "update", args["update_id"])
+    gone = found is None or found[0].deleted
+    failed = []
+    for channel_id, ts in shown:
+        try:
+            if gone:
+                rt.client.chat_delete(channel=channel_id, ts=ts)
+            else:
+                rt.client.chat_update(channel=channel_id, ts=ts, **render.update_card(found[0], found[2]))
+        except (SlackApiError, SlackClientError) as e:
+            if slack.error_code(e) != "message_not_found":  # someone deleted it in Slack already
+                failed.append((channel_id, slack.error_code(e)))
+    if gone:
+        with rt.db.transaction() as session:
+            cards.forget(session, "update", args["update_id"])
+    return render.cards_not_changed(failed) if failed else None
 
 
 @job("update.capture")

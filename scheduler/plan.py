@@ -96,7 +96,7 @@ def plan(session: Session, now: datetime, grace: timedelta) -> Plan:
             for lead in leads.get(p.id, ()):
                 candidates.append(Planned(p.id, "nudge.quiet", f"{_iso(last)}+{weeks}w", lead,
                                           last + weeks * QUIET_AFTER, "lead", quiet_days=silent.days))
-    candidates += _reminders(session, projects, channels, existing, now)
+    candidates += _reminders(session, projects, channels, now)
 
     result = Plan([], [], [])
     latest: dict[tuple[int, str, str], datetime] = {}
@@ -118,7 +118,7 @@ def plan(session: Session, now: datetime, grace: timedelta) -> Plan:
 
 
 def _reminders(session: Session, projects: list, channels: dict[int, list[tuple[str, str]]],
-               existing: dict[tuple[int, str, str, str], Existing], now: datetime) -> list[Planned]:
+               now: datetime) -> list[Planned]:
     by_id = {p.id: p for p in projects}
     today_utc = now.date()
     rows = session.execute(
@@ -127,10 +127,7 @@ def _reminders(session: Session, projects: list, channels: dict[int, list[tuple[
         .where(Milestone.done_at.is_(None), Milestone.due_date <= today_utc + timedelta(days=4),
                Milestone.due_date >= today_utc - timedelta(days=30))
     ).all()
-    overdue_sent: dict[str, int] = defaultdict(int)
-    for (project_id, kind, occurrence, _channel), row in existing.items():
-        if kind == "reminder.overdue" and row.state in ("sent", "sending", "failed"):
-            overdue_sent[occurrence.rsplit("@", 1)[0]] += 1
+    overdue_sent = _overdue_days(session, [m for m in rows if m.due_date < today_utc + timedelta(days=1)])
     planned: list[Planned] = []
     for m in rows:
         p = by_id.get(m.project_id)
@@ -149,7 +146,7 @@ def _reminders(session: Session, projects: list, channels: dict[int, list[tuple[
         occurrence = base
         if days < 0:
             # Once a working day, at most five times, until done or moved.
-            if today.weekday() >= 5 or _count_internal(overdue_sent, base, channels.get(p.id, ())) >= OVERDUE_MOST:
+            if today.weekday() >= 5 or overdue_sent.get(base, 0) >= OVERDUE_MOST:
                 continue
             kind, occurrence = "reminder.overdue", f"{base}@{today.isoformat()}"
         if kind is None:
@@ -161,9 +158,26 @@ def _reminders(session: Session, projects: list, channels: dict[int, list[tuple[
     return planned
 
 
-def _count_internal(sent: dict[str, int], base: str, channels: list[tuple[str, str]]) -> int:
-    internal = max(1, sum(1 for _, audience in channels if audience == "internal"))
-    return sent.get(base, 0) // internal
+def _overdue_days(session: Session, milestones: list) -> dict[str, int]:
+    """On how many days each of these milestones (by `m<id>:<due date>`) already had an overdue reminder, ever.
+
+    One query for all of them, not bounded by the look-back (a week of reminders is older than it): distinct
+    occurrences, so one day posted to several channels counts once. Each such reminder is due after the
+    milestone's due date, so the bound on `due_at` leaves none out; it only lets the index skip older rows."""
+    if not milestones:
+        return {}
+    bases = {f"m{m.id}:{m.due_date.isoformat()}" for m in milestones}
+    earliest = datetime.combine(min(m.due_date for m in milestones) - timedelta(days=1), time(0), ZoneInfo("UTC"))
+    days: dict[str, int] = defaultdict(int)
+    for (occurrence,) in session.execute(
+        select(Delivery.occurrence).distinct().where(
+            Delivery.kind == "reminder.overdue", Delivery.state.in_(("sent", "sending", "failed")),
+            Delivery.project_id.in_({m.project_id for m in milestones}), Delivery.due_at >= earliest)
+    ):
+        base = occurrence.rsplit("@", 1)[0]
+        if base in bases:
+            days[base] += 1
+    return days
 
 
 def _iso(at: datetime) -> str:

@@ -33,6 +33,7 @@ class TickReport:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    already: int = 0  # someone else (or an earlier press) claimed these first
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -67,6 +68,8 @@ def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickRe
             if delivery_id is not None:
                 mine.append((delivery_id, item))
                 first_tries.add(delivery_id)
+            else:
+                report.already += 1
         for item, row in todo.retry:
             delivery_id = ledger.claim_retry(session, row, now)
             if delivery_id is not None:

@@ -188,6 +188,10 @@ class Update(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A lead may hide someone else's update (never rewrite it): the words stay, and the audit log keeps them too.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_by: Mapped[str | None] = mapped_column(String(32))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Milestone(Base):
@@ -207,6 +211,24 @@ class Milestone(Base):
     done_by: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Card(Base):
+    """A message the bot posted for a record and may change later (chat.update) or remove (chat.delete)."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "ts"),
+        Index("ix_cards_record", "kind", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # what it shows: "update", ...
+    record_id: Mapped[int]
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Delivery(Base):

@@ -179,8 +179,10 @@ def server(db: Database, fake_slack: FakeSlack, clock: ManualClock) -> Iterator[
 
 @pytest.fixture
 def app(server: LiaisonServer, clean_db: Database, slack: FakeSlack, clock: ManualClock) -> Iterator[LiaisonServer]:
-    """Per test: empty tables, a fresh fake workspace, the clock at START; afterwards, posts finish."""
+    """Per test: empty tables, a fresh fake workspace (whose channel members the app hasn't seen yet), the clock
+    at START; afterwards, posts finish."""
     clock.set(START)
+    server.rt.members.forget()
     yield server
     server.rt.outbox.drain()
     server.jobs.drain()

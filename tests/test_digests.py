@@ -71,6 +71,8 @@ def test_digest_preview_is_ephemeral_and_client_safe_in_the_client_channel(app, 
     acme(app)
     app.command("Internal budget worry", name="/update")
     app.command("Shared news", name="/update", channel="C0SHARED")
+    app.jobs.drain()
+    app.fake.clear()  # the updates' own cards
     internal = app.command("digest preview")
     assert internal.json["response_type"] == "ephemeral" and "Internal budget worry" in internal.text
     client = app.command("digest preview", channel="C0SHARED", user="U0CLIENT")
@@ -81,6 +83,8 @@ def test_digest_preview_is_ephemeral_and_client_safe_in_the_client_channel(app, 
 def test_digest_now_posts_to_every_channel_and_says_so(app, db):
     acme(app)
     app.command("Shared news", name="/update", channel="C0SHARED")
+    app.jobs.drain()
+    app.fake.clear()  # the update's own card
     reply = app.command("digest")
     assert "Digest posted to 2 channels" in reply.text
     assert len(posts(app.fake, "C0INTERNAL")) == 1 and len(posts(app.fake, "C0SHARED")) == 1

@@ -36,7 +36,7 @@ def test_add_reads_dates_in_words(project, db, due, expected):
 def test_dates_are_read_in_the_projects_timezone(project, db, clock):
     from datetime import datetime, timezone
     clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # already Wednesday in Tokyo
-    project.command("create Tokyo key=tokyo tz=Asia/Tokyo", channel="C0GENERAL")
+    project.command("create key=tokyo tz=Asia/Tokyo Tokyo", channel="C0GENERAL")
     project.jobs.drain()
     project.command("add due=tomorrow Kick-off", name="/milestone", channel="C0GENERAL")
     [m] = milestones(db)
@@ -61,11 +61,11 @@ def test_bad_milestone_input_changes_nothing(project, db, text, says):
 def test_done_move_list_and_unknown(project, db):
     project.command("add due=2026-12-15 Design sign-off", name="/milestone")
     project.command("add due=2026-12-20 internal=yes Budget review", name="/milestone")
-    moved = project.command('move design sign-off due="2026-12-18"', name="/milestone")
+    moved = project.command('move due="2026-12-18" design sign-off', name="/milestone")
     assert "moved from Tue 15 Dec" in moved.text
     assert "No such" not in project.command("done Design sign-off", name="/milestone").text
     assert "has no milestone `Launch`" in project.command("done Launch", name="/milestone").text
-    assert "has no milestone `99`" in project.command("move 99 due=2026-12-30", name="/milestone").text
+    assert "has no milestone `99`" in project.command("move due=2026-12-30 99", name="/milestone").text
     internal = project.command("list", name="/milestone").text
     assert "Budget review" in internal and "done" in internal
     client = project.command("list", name="/milestone", user="U0CLIENT", channel="C0SHARED").text

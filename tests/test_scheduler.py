@@ -45,7 +45,7 @@ def test_each_digest_goes_once_to_each_channel_and_the_client_one_is_client_safe
     [internal] = digest_posts(project.fake, "C0INTERNAL")
     [client] = digest_posts(project.fake, "C0SHARED")
     assert "Budget is tight" in internal and "Margin review" in internal and "Homepage on staging" in internal
-    assert "&lt;!channel&gt;" in internal and "<!channel>" not in internal
+    assert "Budget is tight @channel" in internal and "<!channel>" not in internal
     assert "Homepage on staging" in client and "Design sign-off" in client
     for secret in ("Budget is tight", "Margin review", "amber", "40%"):
         assert secret not in client

@@ -74,4 +74,5 @@ def test_an_event_over_socket_mode_is_acknowledged_and_handled(connected):
                    "event": {"type": "app_mention", "user": "U0LEAD", "text": "<@U0LIAISON> hello",
                              "channel": "C0INTERNAL", "ts": "1764000000.000100"}}})
     peer.ack(envelope_id)
-    fake.wait_for("chat.postEphemeral", timeout=10)
+    # A mention it doesn't understand is answered in its thread.
+    fake.wait_for("chat.postMessage", timeout=10, where=lambda c: c.args.get("thread_ts") == "1764000000.000100")

@@ -35,9 +35,11 @@ def stored(db) -> list[Update]:
 
 def test_update_in_internal_channel_is_internal_sets_health_and_shows_a_card(project, db):
     reply = project.command("status=amber progress=40 Waiting on copy <!channel>", name="/update")
-    assert reply.json["response_type"] == "in_channel"
-    assert "Waiting on copy" in reply.text and "40%" in reply.text and "internal only" in reply.text
-    assert "<!channel>" not in reply.text and "&lt;!channel&gt;" in reply.text
+    assert reply.json["response_type"] == "ephemeral" and "Logged update `#" in reply.text
+    # The card is posted to the channel (so that it can change in place later), not an in_channel answer.
+    [card] = posts(project.fake, "C0INTERNAL", timeout=5)
+    assert "Waiting on copy" in card and "40%" in card and "internal only" in card
+    assert "<!channel>" not in card and "Waiting on copy @channel" in card  # a word, never a ping
     [u] = stored(db)
     assert (u.visibility, u.health, u.progress, u.source) == ("internal", "amber", 40, "command")
     assert status(db, "internal") == ("amber", 40) and status(db, "client") == (None, None)
@@ -109,7 +111,8 @@ def test_client_cannot_set_status_by_mention_and_is_told(project, db):
 def test_mention_without_update_gets_help(project, db):
     mention(project, "hello there", event_id="Ev0HELLO")
     assert stored(db) == []
-    project.fake.wait_for("chat.postEphemeral")
+    [answer] = project.fake.wait_for("chat.postMessage")
+    assert answer.args["thread_ts"] == "1764000000.000100" and "@Liaison status" in json.dumps(answer.args)
 
 
 def shortcut(app, text: str, channel: str = "C0SHARED"):
@@ -144,16 +147,18 @@ def test_message_shortcut_outside_a_project_or_on_an_empty_message_says_why(proj
     assert stored(db) == []
 
 
-def test_list_edit_delete_by_author_or_lead_are_audited(project, db):
+def test_only_the_author_edits_or_deletes_and_both_are_audited(project, db):
     project.command("First", name="/update", user="U0TEAM")
     [u] = stored(db)
     listing = project.command("list", name="/update")
     assert listing.json["response_type"] == "ephemeral" and "First" in listing.text
     assert "edited" in project.command(f"edit {u.id} First, corrected", name="/update", user="U0TEAM").text
-    project.fake.world.add_user(id="U0OTHER", name="kim")
-    refused = project.command(f"delete {u.id}", name="/update", user="U0OTHER")
-    assert "Only its author or the project lead" in refused.text
-    assert "deleted" in project.command(f"delete {u.id}", name="/update").text  # the lead
+    assert "(edited)" in project.command("list", name="/update").text
+    refused = project.command(f"delete {u.id}", name="/update", user="U0OTHER", channel="C0INTERNAL")
+    assert f"Only <@U0TEAM>, who wrote update #{u.id}, can delete it" in refused.text
+    lead = project.command(f"edit {u.id} Something else", name="/update")  # the lead can't rewrite it either
+    assert "can change its words" in lead.text and "/update hide" in lead.text
+    assert "deleted" in project.command(f"delete {u.id}", name="/update", user="U0TEAM").text
     assert "First, corrected" not in project.command("list", name="/update").text
     actions = [a for (a,) in _audit(db)]
     assert actions.count("update.edit") == 1 and actions.count("update.delete") == 1

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 _MENTION = re.compile(r"<([@#!])([^>|]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?://|mailto:)[^>|]+)(?:\|([^>]*))?>")  # shown by its label, as Slack shows it
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _EMOJI_CHARS = {"white_check_mark": "✅", "warning": "⚠️", "sparkles": "✨", "handshake": "🤝", "link": "🔗",
                 "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "calendar": "📅",
                 "large_orange_circle": "🟠", "memo": "📝", "triangular_flag_on_post": "🚩", "alarm_clock": "⏰",
-                "zzz": "💤", "wave": "👋"}
+                "zzz": "💤", "wave": "👋", "bar_chart": "📊", "no_entry_sign": "🚫", "information_source": "ℹ️"}
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:
@@ -21,6 +22,7 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
         return f"{'@' if sigil == '@' else '#'}{label or names.get(ident, ident)}"
 
     text = _MENTION.sub(mention, text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
     text = _EMOJI.sub(lambda m: _EMOJI_CHARS.get(m.group(1), m.group(0)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

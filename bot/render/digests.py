@@ -5,7 +5,9 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.render.kit import MAX_MESSAGE_BLOCKS, bulleted, clip, context, divider, escape, fields, header, message, section
+from bot.markup import to_mrkdwn
+from bot.render.kit import MAX_MESSAGE_BLOCKS, bulleted, context, divider, fields, header, message, section
+from bot.render.mentions import client_footer
 from bot.render.milestones import milestone_line
 from bot.render.updates import health_badge
 from bot.services.digests import Digest, DigestUpdate
@@ -17,8 +19,8 @@ MOST = 10
 def _update_line(u: DigestUpdate, tz: str) -> str:
     badge = health_badge(u.health, u.progress)
     when = u.created_at.astimezone(ZoneInfo(tz)).strftime("%a %d %b")
-    text = clip(escape(u.text).replace("\n", " "), 280)
-    mark = " _(internal)_" if u.visibility == "internal" else ""
+    text = to_mrkdwn(u.text.replace("\n", " "), 280)
+    mark = (" _(edited)_" if u.edited else "") + (" _(internal)_" if u.visibility == "internal" else "")
     return f"{when} <@{u.author_id}>: {text}" + (f" — {badge}" if badge else "") + mark
 
 
@@ -29,7 +31,7 @@ def digest_message(d: Digest) -> dict[str, Any]:
     badge = health_badge(d.health, d.progress) or "_not reported yet_"
     facts = [("Health", badge), ("Since", since)]
     if d.client and d.audience == "internal":
-        facts.append(("Client", escape(d.client)))
+        facts.append(("Client", to_mrkdwn(d.client)))
     blocks: list[dict[str, Any]] = [header(title), fields(facts)]
 
     def line(m: MilestoneCard) -> str:
@@ -52,9 +54,13 @@ def digest_message(d: Digest) -> dict[str, Any]:
         blocks.append(section(f"*Coming up*\n{bulleted(d.coming, line, most=5)}"))
     for title_, lines in d.extra:
         blocks.append(section(f"*{title_}*\n{bulleted(lines, str, most=MOST)}"))
-    who = "the team" if d.audience == "internal" else "you"
-    blocks += [divider(), context(f"`{d.key}` · sent to {who} by Liaison · `/project digest preview` shows it now")]
-    return message(f"{title} ({'quiet period' if d.quiet else f'{d.updates_total} updates'})",
+    if d.audience == "internal":
+        footer = f"`{d.key}` · sent to the team by Liaison · `/project digest preview` shows it now"
+    else:
+        footer = f"Sent to you by Liaison · {client_footer()}"  # clients can't use our slash commands
+    blocks += [divider(), context(footer)]
+    fallback = f"{'Digest' if d.audience == 'internal' else 'Project update'}: {to_mrkdwn(d.name)}"
+    return message(f"{fallback} ({'quiet period' if d.quiet else f'{d.updates_total} updates'})",
                    blocks[:MAX_MESSAGE_BLOCKS])
 
 
@@ -73,16 +79,16 @@ def reminder_message(kind: str, project_name: str, m: MilestoneCard, today: date
         what += f" by {(today - m.due).days} day{'s' if (today - m.due).days != 1 else ''}"
     owner = f" <@{m.owner_id}>" if m.owner_id and owner_mention and audience == "internal" else ""
     icon = ":warning:" if kind == "reminder.overdue" else ":alarm_clock:"
-    text = f"{icon}{owner} *{escape(m.name)}* on *{escape(project_name)}* {what} ({m.due:%a %d %b})."
+    text = f"{icon}{owner} *{to_mrkdwn(m.name)}* on *{to_mrkdwn(project_name)}* {what} ({m.due:%a %d %b})."
     if audience == "internal":
         text += " `/milestone done` or `/milestone move` when it changes."
-    return message(f"{m.name} {what}", [section(text)])
+    return message(f"{to_mrkdwn(m.name)} {what}", [section(text)])
 
 
 def quiet_nudge(project_name: str, key: str, days: int) -> dict[str, Any]:
-    text = (f":wave: *{escape(project_name)}* (`{key}`) has had no update for {days} days. "
+    text = (f":wave: *{to_mrkdwn(project_name)}* (`{key}`) has had no update for {days} days. "
             "A line with `/update` keeps the team and the client in the picture.")
-    return message(f"{project_name} has had no update for {days} days", [section(text)])
+    return message(f"{to_mrkdwn(project_name)} has had no update for {days} days", [section(text)])
 
 
 def lead_told(problem: str) -> dict[str, Any]:

@@ -5,11 +5,14 @@ import uuid
 from typing import Any
 
 from bot.errors import UserError
+from bot.markup import to_mrkdwn
 from bot.render.kit import ephemeral, section
 
 
 def problem(message: str) -> dict[str, Any]:
-    return ephemeral(f"⚠️ {message}", [section(f":warning: {message}")])
+    # A message may repeat what was typed (`status=<!channel>`): mentions and links stay, nothing else pings.
+    shown = to_mrkdwn(message)
+    return ephemeral(f"⚠️ {shown}", [section(f":warning: {shown}")])
 
 
 def unexpected(error_id: str) -> dict[str, Any]:

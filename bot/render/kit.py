@@ -17,7 +17,8 @@ MAX_FALLBACK_TEXT = 3000
 
 
 def escape(text: str | None) -> str:
-    """User text goes into mrkdwn escaped, so `<!channel>` can never ping anyone."""
+    """Text shown literally in mrkdwn (`&`, `<`, `>` escaped). What people typed goes through bot.markup.to_mrkdwn
+    instead, which keeps their mentions and links and turns broadcasts into plain words."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -1,15 +1,27 @@
-"""What Liaison says when mentioned with nothing it understands."""
+"""What Liaison says when asked for help by mention, or mentioned with something it doesn't understand."""
 from __future__ import annotations
 
 from typing import Any
 
-from bot.render.kit import ephemeral, section
+from bot.render.kit import context, message, section
+
+VERBS_HELP = (
+    "• `@Liaison status`: how the project stands, what is due next, the latest updates\n"
+    "• `@Liaison milestones`: every milestone and its date\n"
+    "• `@Liaison update: …`: tell the team what happened; it goes into the project's updates and digests\n"
+    "• `@Liaison help`: this list"
+)
 
 
-def mention_help() -> dict[str, Any]:
-    text = (
-        "Hi! I keep this project's updates, milestones and approvals in one place.\n"
-        "• Team members: `/project help` lists what you can do.\n"
-        "• Everyone in this channel, including the client, can press my buttons when I ask for an approval."
-    )
-    return ephemeral("How to use Liaison", [section(text)])
+def mention_help(for_client: bool, puzzled: bool = False) -> dict[str, Any]:
+    head = "Sorry, I didn't understand that. Here is what I can do:" if puzzled else "Here is what I can do:"
+    blocks = [section(f"{head}\n{VERBS_HELP}")]
+    if not for_client:
+        blocks.append(context("Team members also have `/project`, `/update` and `/milestone`; "
+                              "`/project help` lists everything."))
+    return message("What Liaison can do: status, milestones, update:, help", blocks)
+
+
+def client_footer() -> str:
+    """The line under a client digest: what the client can do next, without our slash commands."""
+    return "`@Liaison status` any time · `@Liaison update: …` to tell the team · `@Liaison help`"

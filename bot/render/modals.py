@@ -5,6 +5,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
+from bot.markup import to_mrkdwn
 from bot.render.kit import Block
 
 
@@ -86,7 +87,7 @@ def milestone_add_modal(channel_id: str, project: str | None, project_name: str)
         "submit": {"type": "plain_text", "text": "Add"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Project: *{project_name[:150]}*"}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Project: *{to_mrkdwn(project_name, 150)}*"}]},
             _text_input(ids.NAME, "Milestone", "e.g. Design sign-off", max_length=200),
             {"type": "input", "block_id": ids.DUE, "label": {"type": "plain_text", "text": "Due"},
              "element": {"type": "datepicker", "action_id": "value"}},

@@ -6,14 +6,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.actors import CLIENT_ROLES, ROLE_NAMES
-from bot.render.kit import bulleted, context, divider, ephemeral, escape, fields, header, message, section
+from bot.markup import to_mrkdwn
+from bot.render.kit import bulleted, context, divider, ephemeral, fields, header, message, section
 from bot.services.projects import ProjectCard
 
 
 def _facts(card: ProjectCard) -> list[tuple[str, str]]:
     return [
         ("Key", f"`{card.key}`"),
-        ("Client", escape(card.client) if card.client else "_not set_"),
+        ("Client", to_mrkdwn(card.client) if card.client else "_not set_"),
         ("Due", card.due.strftime("%a %d %b %Y") if card.due else "_no date_"),
         ("Timezone", card.timezone),
     ]
@@ -36,44 +37,46 @@ def project_blocks(card: ProjectCard, audience: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def status_reply(card: ProjectCard, audience: str) -> dict[str, Any]:
-    return ephemeral(f"{escape(card.name)} ({card.key})", project_blocks(card, audience))
+def status_reply(card: ProjectCard, audience: str, standing: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    blocks = project_blocks(card, audience)
+    return ephemeral(f"{to_mrkdwn(card.name)} ({card.key})", [*blocks[:2], *(standing or []), *blocks[2:]])
 
 
 def created_post(card: ProjectCard) -> dict[str, Any]:
     blocks = [
-        section(f":sparkles: <@{card.created_by}> created the project *{escape(card.name)}* here."),
+        section(f":sparkles: <@{card.created_by}> created the project *{to_mrkdwn(card.name)}* here."),
         *project_blocks(card, "internal"),
         context(
             f"Link the client's shared channel by running `/project link {card.key}` in it. "
             "`/project help` lists everything."
         ),
     ]
-    return message(f"New project: {escape(card.name)} ({card.key})", blocks)
+    return message(f"New project: {to_mrkdwn(card.name)} ({card.key})", blocks)
 
 
 def created_reply(card: ProjectCard) -> dict[str, Any]:
     return ephemeral(
-        f"Created {escape(card.name)} ({card.key}).",
-        [section(f":white_check_mark: Created *{escape(card.name)}* (`{card.key}`) and bound this channel as internal.")],
+        f"Created {to_mrkdwn(card.name)} ({card.key}).",
+        [section(f":white_check_mark: Created *{to_mrkdwn(card.name)}* (`{card.key}`) and bound this channel as internal.")],
     )
 
 
 def linked_post(card: ProjectCard, audience: str) -> dict[str, Any]:
     if audience == "client":
         text = (
-            f":handshake: This channel is now linked to *{escape(card.name)}*. "
+            f":handshake: This channel is now linked to *{to_mrkdwn(card.name)}*. "
             "Project updates for the client will be shared here."
         )
     else:
-        text = f":link: This channel is now an internal channel of *{escape(card.name)}* (`{card.key}`)."
-    return message(f"Linked to {escape(card.name)}", [section(text)])
+        text = f":link: This channel is now an internal channel of *{to_mrkdwn(card.name)}* (`{card.key}`)."
+    return message(f"Linked to {to_mrkdwn(card.name)}", [section(text)])
 
 
 def linked_reply(card: ProjectCard, audience: str) -> dict[str, Any]:
     return ephemeral(
         f"Linked as {audience} channel.",
-        [section(f":white_check_mark: Linked this channel to `{card.key}` as a *{audience}* channel.")],
+        [section(f":white_check_mark: Linked this channel to `{card.key}` as "
+                 f"{'an *internal*' if audience == 'internal' else 'the *client*'} channel.")],
     )
 
 
@@ -87,12 +90,15 @@ def role_reply(card: ProjectCard, user_id: str, role: str) -> dict[str, Any]:
 
 def list_reply(cards: list[ProjectCard], audience: str) -> dict[str, Any]:
     if not cards:
-        return ephemeral("No projects yet.", [section("No projects yet. Start one with `/project create <name>`.")])
+        text = ("This channel isn't linked to a project yet." if audience == "client" else
+                "You're not on the team of any project. Start one with `/project create <name>`, or ask a "
+                "project's lead to invite you to its internal channel.")
+        return ephemeral(text, [section(text)])
 
     def line(card: ProjectCard) -> str:
-        client = f" for {escape(card.client)}" if card.client and audience == "internal" else ""
+        client = f" for {to_mrkdwn(card.client)}" if card.client and audience == "internal" else ""
         due = f", due {card.due.isoformat()}" if card.due else ""
-        return f"`{card.key}` *{escape(card.name)}*{client}{due}"
+        return f"`{card.key}` *{to_mrkdwn(card.name)}*{client}{due}"
 
     blocks = [header("Projects"), section(bulleted(cards, line, most=40)), divider(),
               context("`/project status project=<key>` shows one.")]
@@ -113,11 +119,32 @@ def schedule_reply(key: str, described: str, upcoming: datetime | None, tz: str,
                               "`cron=\"0 9 * * 1-5\"` or `off`.")])
 
 
-def digest_posted_reply(sent: int, failed: int, errors: dict[str, int]) -> dict[str, Any]:
+def digest_posted_reply(sent: int, failed: int, errors: dict[str, int], already: int = 0) -> dict[str, Any]:
     if not sent and not failed:
-        return ephemeral("This project has no channel to post a digest to.")
+        if already:
+            return ephemeral("A digest was posted to this project's channels within the last second, so I didn't "
+                             "post it again. `/project digest preview` shows it.")
+        return ephemeral("This project has no channel to post a digest to. Link one with `/project link <key>`.")
     text = f":white_check_mark: Digest posted to {sent} channel{'s' if sent != 1 else ''}."
     if failed:
         reasons = ", ".join(f"`{code}`" for code in errors)
         text += f" {failed} could not be posted ({reasons}); I'll try those again on the next run."
+    return ephemeral(text, [section(text)])
+
+
+FIELD_NAMES = {"name": "Name", "client": "Client", "due": "Due", "tz": "Timezone", "key": "Key"}
+
+
+def edited_reply(card: ProjectCard, changed: list[tuple[str, str, str]]) -> dict[str, Any]:
+    lines = "\n".join(f"• {FIELD_NAMES[f]}: {to_mrkdwn(before)} → *{to_mrkdwn(after)}*" for f, before, after in changed)
+    return ephemeral(f"Updated {card.key}.", [section(f":white_check_mark: Updated `{card.key}`:\n{lines}")])
+
+
+def unlinked_post(project_name: str) -> dict[str, Any]:
+    text = f":wave: This channel is no longer linked to *{to_mrkdwn(project_name)}*; I won't post about it here."
+    return message(text, [section(text)])
+
+
+def unlinked_reply(key: str, channel: Any) -> dict[str, Any]:
+    text = f":white_check_mark: Unlinked <#{channel.channel_id}> ({channel.audience}) from `{key}`."
     return ephemeral(text, [section(text)])

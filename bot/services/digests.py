@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.dates import local_day
 from bot.services.milestones import MilestoneCard
-from bot.services.updates import current_status
+from bot.services.updates import LIVE, current_status
 from storage.models import Delivery, Milestone, Project, Update
 
 UPDATES_SHOWN = 10
@@ -29,6 +29,7 @@ class DigestUpdate:
     progress: int | None
     visibility: str
     created_at: datetime
+    edited: bool = False
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _add_updates(session: Session, project_ids: list[int], audience: str, now: d
                  digests: dict[tuple[int, str], Digest]) -> None:
     last = _last_digest_query(project_ids, audience, before).subquery()
     conditions = [
-        Update.project_id.in_(project_ids), Update.deleted_at.is_(None), Update.created_at <= now,
+        Update.project_id.in_(project_ids), *LIVE, Update.created_at <= now,
         # Since the last digest; a project's first digest counts from (and including) its creation.
         or_(Update.created_at > last.c.at, and_(last.c.at.is_(None), Update.created_at >= Project.created_at)),
     ]
@@ -119,7 +120,7 @@ def _add_updates(session: Session, project_ids: list[int], audience: str, now: d
     ranked = (
         select(
             Update.id, Update.project_id, Update.author_id, Update.text, Update.health, Update.progress,
-            Update.visibility, Update.created_at,
+            Update.visibility, Update.created_at, Update.edited_at,
             func.row_number().over(partition_by=Update.project_id,
                                    order_by=(Update.created_at.desc(), Update.id.desc())).label("rank"),
             func.count().over(partition_by=Update.project_id).label("total"),
@@ -134,7 +135,7 @@ def _add_updates(session: Session, project_ids: list[int], audience: str, now: d
     for r in rows:
         digest = digests[(r.project_id, audience)]
         digest.updates.append(DigestUpdate(r.id, r.author_id, r.text, r.health, r.progress, r.visibility,
-                                           r.created_at))
+                                           r.created_at, r.edited_at is not None))
         digest.updates_total = r.total
 
 

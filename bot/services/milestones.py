@@ -1,7 +1,7 @@
 """Milestones: added, done, moved and listed; client-visible unless marked internal."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, require_role
-from bot.commands import yes_no
+from bot.commands import ID_MAX, has_visible, is_number, whole_number, yes_no
 from bot.errors import BadInput, NotFound
+from bot.markup import slack_length
 from bot.services import audit
 from bot.services.places import Place
-from storage.models import Milestone
+from storage.models import Milestone, Project
 
 NAME_MAX = 200
 
@@ -26,14 +27,16 @@ class MilestoneCard:
     owner_id: str | None
     visibility: str
     done_at: datetime | None
+    after_project_due: date | None = None  # the project's due date, when `add` was given a later one
 
 
 def check_name(name: str) -> str:
     name = " ".join((name or "").split())
-    if not name:
+    if not has_visible(name):
         raise BadInput("Name the milestone: `/milestone add due=2026-12-15 Design sign-off`.", "name")
-    if len(name) > NAME_MAX:
-        raise BadInput(f"The name is {len(name):,} characters long; keep it to {NAME_MAX}.", "name")
+    if (length := max(slack_length(name), len(name))) > NAME_MAX:  # stored as typed in a column of NAME_MAX
+        raise BadInput(f"The name is {length:,} characters long as Slack counts them (an ampersand counts as 5, "
+                       f"an angle bracket as 4); keep it to {NAME_MAX}.", "name")
     return name
 
 
@@ -50,6 +53,9 @@ def add(session: Session, place: Place, name: str, due: date, owner_id: str | No
     session.flush()
     audit.record(session, place.actor, "milestone.add", f"milestone:{row.id}", now, place.project_id,
                  name=name, due=due.isoformat(), owner=owner_id, visibility=visibility)
+    project_due = session.scalar(select(Project.due_date).where(Project.id == place.project_id))
+    if project_due is not None and due > project_due:  # allowed (plans slip), but said
+        return replace(card(row), after_project_due=project_due)
     return card(row)
 
 
@@ -93,8 +99,9 @@ def find(session: Session, place: Place, ref: str) -> Milestone:
         raise BadInput("Which milestone? Give its name or number (`/milestone list` shows them).", "name")
     query = select(Milestone).where(Milestone.project_id == place.project_id)
     number = ref.lstrip("#")
-    if number.isdigit():
-        row = session.scalar(query.where(Milestone.id == int(number)))
+    if is_number(number):  # a number no milestone can have (beyond 32 bits) is not looked up
+        number_id = whole_number(number, 1, ID_MAX)
+        row = None if number_id is None else session.scalar(query.where(Milestone.id == number_id))
     else:
         rows = list(session.scalars(query.where(func.lower(Milestone.name) == ref.lower())
                                     .order_by(Milestone.done_at.is_not(None), Milestone.id)))

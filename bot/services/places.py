@@ -1,16 +1,24 @@
-"""Where a request happens: which project, which audience the channel has, and the actor's role there."""
+"""Where a request happens and whether the person may act there: the one rights check of every entry point.
+
+A person acts on a project as its lead or team (a role given with `/project role`, or being in one of its
+internal channels, which Slack tells), or as its client in its client channel, where only client-visible data
+is shown. Everyone else is refused with a sentence that names the project's leads and shows nothing of it.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.actors import Actor
-from bot.errors import NotFound
+from bot.actors import INTERNAL_ROLES, Actor
+from bot.errors import NotAllowed, NotFound
 from bot.services.projects import resolve
 from storage import queries
-from storage.models import Project
+
+# Asks Slack whether a person is in any of these channels: (channel ids, user id) -> bool.
+InChannels = Callable[[Sequence[str], str], bool]
 
 
 @dataclass(frozen=True)
@@ -19,23 +27,49 @@ class Place:
     key: str
     name: str
     timezone: str
-    audience: str  # of the channel the request came from: "client" for a shared channel, else "internal"
-    actor: Actor  # with their role in this project
+    audience: str  # of the channel the request came from: "client" for the client's channel, else "internal"
+    actor: Actor  # with their role in this project; "team" for someone in one of its internal channels
+    leads: tuple[str, ...] = ()
+    due: date | None = None
 
     @property
     def is_client_channel(self) -> bool:
         return self.audience == "client"
 
+    @property
+    def shows(self) -> str:
+        """What a reply here may show: client-safe data to a client or in the client's channel."""
+        return "client" if self.actor.is_client or self.is_client_channel else "internal"
 
-def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> Place:
+
+def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | None, in_channels: InChannels) -> Place:
     project_id = resolve(session, actor, channel_id, key)
-    binding = queries.binding_for_channel(session, actor.team_id, channel_id) if channel_id else None
-    if binding is not None and binding.project_id == project_id and binding.is_archived:
-        raise NotFound("This channel's link to its project is paused because the channel is archived.")
-    in_own_channel = binding is not None and binding.project_id == project_id
-    audience = binding.audience if in_own_channel else ("client" if actor.is_external else "internal")
-    project = session.scalar(select(Project).where(Project.id == project_id))
+    project = queries.project_with_people(session, project_id)
     if project is None:
         raise NotFound("That project no longer exists.")
-    role = queries.role_of(session, project_id, actor.user_id)
-    return Place(project_id, project.key, project.name, project.timezone, audience, actor.with_role(role))
+    binding = next((c for c in project.channels if channel_id and c.channel_id == channel_id), None)
+    if binding is not None and binding.is_archived:
+        raise NotFound(f"This channel is archived, so its link to `{project.key}` is paused. Unarchive it to use "
+                       "it again, or use the project's other channels.")
+    role = next((m.role for m in project.members if m.user_id == actor.user_id), None)
+    leads = tuple(m.user_id for m in project.members if m.role == "lead")
+    who = actor.with_role(role)
+    if who.is_client:
+        if binding is None or binding.audience != "client":
+            raise NotAllowed("People on the client's side can use Liaison only in the channel they share with the "
+                             "team. Ask there, or ask the project lead.")
+    elif role not in INTERNAL_ROLES:
+        internal = [c.channel_id for c in project.channels if c.audience == "internal" and not c.is_archived]
+        # A command typed in an internal channel comes from someone in it: Slack says so by sending it.
+        here = binding is not None and binding.audience == "internal"
+        if not (here or in_channels(internal, actor.user_id)):
+            raise NotAllowed(refusal(project.key, leads or (project.created_by,)))
+        who = actor.with_role("team")
+    audience = binding.audience if binding is not None else ("client" if who.is_client else "internal")
+    return Place(project.id, project.key, project.name, project.timezone, audience, who, leads, project.due_date)
+
+
+def refusal(key: str, leads: Sequence[str]) -> str:
+    names = " or ".join(f"<@{u}>" for u in leads)
+    return (f"You're not on the team of `{key}`, so I can't show or change anything there for you. Ask {names} "
+            "to invite you to its internal channel or give you a role with `/project role`.")

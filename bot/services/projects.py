@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from datetime import date, datetime
@@ -12,9 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.actors import INTERNAL_ROLES, ROLE_NAMES, Actor, check_role_target, require_role, require_team_member
+from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, ROLE_NAMES, Actor, check_role_target, require_role, require_team_member
 from bot.errors import BadInput, NotFound
-from bot.services import audit
+from bot.services import audit, dates
 from bot.services.people import ensure_workspace
 from storage import queries
 from storage.models import DEFAULT_SCHEDULE, ROLES, Member, Project, ProjectChannel
@@ -22,6 +23,7 @@ from storage.models import DEFAULT_SCHEDULE, ROLES, Member, Project, ProjectChan
 NAME_MAX = 80
 CLIENT_MAX = 80
 KEY_MAX = 24
+TZ_MAX = 64  # the projects.timezone column
 _KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$")
 
 
@@ -106,7 +108,7 @@ def draft_project(
     """Check what the person typed (command or modal) before anything is stored."""
     name = " ".join((name or "").split())
     if not name:
-        raise BadInput("A project needs a name, e.g. `/project create Acme website client=\"Acme Co\"`.", "name")
+        raise BadInput("A project needs a name, e.g. `/project create client=\"Acme Co\" Acme website`.", "name")
     if len(name) > NAME_MAX:
         raise BadInput(f"The name is {len(name):,} characters long; keep it to {NAME_MAX}.", "name")
     client = " ".join(client.split()) if client else None
@@ -114,19 +116,16 @@ def draft_project(
         raise BadInput(f"The client name is {len(client):,} characters long; keep it to {CLIENT_MAX}.", "client")
 
     timezone = (tz or default_tz).strip()
+    if len(timezone) > TZ_MAX:
+        raise BadInput(f"That timezone is {len(timezone):,} characters long; IANA names such as `Europe/Paris` "
+                       f"are at most {TZ_MAX}.", "tz")
     try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the file system can't even look up
         raise BadInput(f"`{timezone}` is not a timezone I know. Use an IANA name such as `Europe/Paris`.", "tz") from None
 
-    due_date = None
-    if due:
-        try:
-            due_date = date.fromisoformat(due.strip())
-        except ValueError:
-            raise BadInput(f"`{due}` is not a date. Write it as YYYY-MM-DD, e.g. `due=2026-12-15`.", "due") from None
-        if due_date < now.astimezone(zone).date():
-            raise BadInput(f"The due date {due_date.isoformat()} is in the past.", "due")
+    # The same words milestones take (`next friday`, `in 3 weeks`), read in the project's own timezone.
+    due_date = dates.parse_day(due, timezone, now, field="due") if due and due.strip() else None
 
     if key:
         key = key.strip().lower()
@@ -188,10 +187,11 @@ def create_project(
     )
 
 
-def link_channel(session: Session, actor: Actor, project_id: int, channel: ChannelFacts, now: datetime) -> ProjectCard:
+def link_channel(session: Session, place: Any, channel: ChannelFacts, now: datetime) -> ProjectCard:
     """Bind a channel to the project; Slack decides its audience: shared with another org means client."""
+    actor, project_id = place.actor, place.project_id
+    require_role(actor, INTERNAL_ROLES, "link channels")
     project = _load(session, project_id)
-    require_role(actor.with_role(queries.role_of(session, project_id, actor.user_id)), INTERNAL_ROLES, "link channels")
     if channel.is_archived:
         raise BadInput("This channel is archived; unarchive it first.")
     existing = queries.binding_for_channel(session, actor.team_id, channel.channel_id)
@@ -210,15 +210,15 @@ def link_channel(session: Session, actor: Actor, project_id: int, channel: Chann
 
 def set_role(
     session: Session,
-    actor: Actor,
-    project_id: int,
+    place: Any,
     target_user: str,
     target_is_external: bool,
     role: str,
     now: datetime,
 ) -> ProjectCard:
+    actor, project_id = place.actor, place.project_id
+    require_role(actor, ("lead",), "change roles")
     project = _load(session, project_id)
-    require_role(actor.with_role(queries.role_of(session, project_id, actor.user_id)), ("lead",), "change roles")
     if role not in (*ROLES, "remove"):
         names = ", ".join(f"`{r}`" for r in (*ROLES, "remove"))
         raise BadInput(f"`{role}` is not a role. Use one of {names}.", "role")
@@ -246,6 +246,65 @@ def set_role(
     return card_of(project)
 
 
+EDITABLE = {"name": "name", "client": "client_name", "due": "due_date", "tz": "timezone", "key": "key"}
+
+
+def edit_project(session: Session, place: Any, changes: dict[str, str], default_tz: str,
+                 now: datetime) -> tuple[ProjectCard, list[tuple[str, str, str]]]:
+    """The lead corrects the project's name, client, due date, timezone or key: checked as at creation, audited.
+    Returns the card and what changed, (field, before, after)."""
+    require_role(place.actor, ("lead",), "edit the project")
+    if not changes:
+        raise BadInput("Say what to change, e.g. `/project edit due=2027-04-30 client=\"Acme Group\"` "
+                       "(name, client, due, tz or key).")
+    project = _load(session, place.project_id)
+    draft = draft_project(changes.get("name") or project.name, client=changes.get("client"), due=changes.get("due"),
+                          tz=changes.get("tz") or project.timezone, key=changes.get("key") or project.key,
+                          default_tz=default_tz, now=now)
+    new = {"name": draft.name, "client": draft.client, "due": draft.due, "tz": draft.timezone, "key": draft.key}
+    changed = []
+    for field_ in changes:
+        before, after = getattr(project, EDITABLE[field_]), new[field_]
+        if before != after:
+            changed.append((field_, _shown(before), _shown(after)))
+            setattr(project, EDITABLE[field_], after)
+    if not changed:
+        raise BadInput(f"`{project.key}` already has those values; nothing changed.")
+    taken = queries.project_by_key(session, project.team_id, project.key) if "key" in changes else None
+    if taken is not None and taken.id != project.id:
+        raise BadInput(f"Another project already has the key `{project.key}`. Choose another.", "key")
+    session.flush()
+    audit.record(session, place.actor, "project.edit", f"project:{project.key}", now, project.id,
+                 changes={f: {"before": b, "after": a} for f, b, a in changed})
+    return card_of(project), changed
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def unlink_channel(session: Session, place: Any, channel_id: str, now: datetime) -> ChannelCard:
+    """The lead unbinds this channel from its project; the last internal channel stays (the team needs one)."""
+    require_role(place.actor, ("lead",), "unlink channels")
+    project = _load(session, place.project_id)
+    binding = next((c for c in project.channels if c.channel_id == channel_id), None)
+    if binding is None:
+        raise BadInput(f"This channel isn't linked to `{project.key}`; run `/project unlink` in the channel to "
+                       "unlink.")
+    internal = [c for c in project.channels if c.audience == "internal" and not c.is_archived and c is not binding]
+    if binding.audience == "internal" and not internal:
+        raise BadInput(f"This is the last internal channel of `{project.key}`, so it stays linked: the team needs "
+                       f"one. Link another internal channel first (`/project link {project.key}` there).")
+    card = ChannelCard(binding.channel_id, binding.name, binding.audience, binding.is_archived)
+    audit.record(session, place.actor, "channel.unlink", f"channel:{channel_id}", now, project.id,
+                 audience=binding.audience)
+    project.channels.remove(binding)
+    session.flush()
+    return card
+
+
 def resolve(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> int:
     """The project a command is about: named with project=<key>, or else the channel's own."""
     binding = queries.binding_for_channel(session, actor.team_id, channel_id) if channel_id else None
@@ -256,9 +315,11 @@ def resolve(session: Session, actor: Actor, channel_id: str | None, key: str | N
             raise NotFound(f"There is no project `{key}`. `/project list` shows the projects you can see.")
         return project.id
     if binding is None:
+        if actor.is_client:
+            raise NotFound("This channel isn't linked to a project yet. Ask the agency team to link it to yours.")
         raise NotFound(
-            "This channel isn't linked to a project. Name one with `project=<key>`, "
-            "or run `/project create <name>` here."
+            "This channel isn't linked to a project. Name one with `project=<key>`, link this channel with "
+            "`/project link <key>`, or start a project here with `/project create <name>`."
         )
     return binding.project_id
 
@@ -270,38 +331,30 @@ def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | Non
     return Binding(row.project_id, row.project.key, row.audience)
 
 
-def status(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> tuple[ProjectCard, Actor]:
-    """The project's card and the actor with their role in it. The hot path: two plain statements."""
-    conn = session.connection()
-    if key and actor.is_external:
-        resolve(session, actor, channel_id, key)  # people from another org reach only their channel's project
-        channels, members = queries.project_rows(conn, actor.team_id, channel_id=channel_id)
-    elif key:
-        channels, members = queries.project_rows(conn, actor.team_id, key=key.strip().lower())
-    else:
-        channels, members = queries.project_rows(conn, actor.team_id, channel_id=channel_id or "")
-    if not channels:
-        resolve(session, actor, channel_id, key)  # raises the NotFound that explains what to do
-        raise NotFound("That project no longer exists.")
-    first = channels[0]
-    card = ProjectCard(
-        key=first.key, name=first.name, client=first.client_name, due=first.due_date, timezone=first.timezone,
-        created_by=first.created_by,
-        channels=tuple(ChannelCard(c.channel_id, c.channel_name, c.audience, c.is_archived)
-                       for c in channels if c.channel_id),
-        members=tuple(MemberCard(m.user_id, m.role) for m in members),
-    )
-    role = next((m.role for m in members if m.user_id == actor.user_id), None)
-    return card, actor.with_role(role)
+def status(session: Session, place: Any) -> ProjectCard:
+    return card_of(_load(session, place.project_id))
 
 
-def list_for(session: Session, actor: Actor, channel_id: str | None) -> list[ProjectCard]:
-    if actor.is_client:
-        binding = binding_of(session, actor.team_id, channel_id) if channel_id else None
+def list_for(session: Session, actor: Actor, channel_id: str | None,
+             in_channels: Callable[[Sequence[str], str], bool]) -> list[ProjectCard]:
+    """The projects this person may see: a client only their channel's; others those they are on the team of."""
+    binding = binding_of(session, actor.team_id, channel_id) if channel_id else None
+    if actor.is_external:
         if binding is None or binding.audience != "client":
             return []
         return [card_of(p) for p in queries.projects_with_people(session, actor.team_id, [binding.project_id])]
-    return [card_of(p) for p in queries.projects_with_people(session, actor.team_id)]
+    seen = []
+    for project in queries.projects_with_people(session, actor.team_id):
+        role = next((m.role for m in project.members if m.user_id == actor.user_id), None)
+        if role in CLIENT_ROLES:
+            if binding is not None and binding.project_id == project.id and binding.audience == "client":
+                seen.append(card_of(project))
+            continue
+        internal = [c.channel_id for c in project.channels if c.audience == "internal" and not c.is_archived]
+        if role in INTERNAL_ROLES or (binding is not None and binding.project_id == project.id
+                                      and binding.audience == "internal") or in_channels(internal, actor.user_id):
+            seen.append(card_of(project))
+    return seen
 
 
 def card_of(project: Project) -> ProjectCard:

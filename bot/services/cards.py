@@ -1,0 +1,28 @@
+"""Cards: the messages the bot posted for a record (an update, later a change request), kept by channel and ts so
+that a change to the record changes every one of them in place (chat.update), or removes them (chat.delete)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage import queries
+from storage.models import Card
+
+
+def remember(session: Session, kind: str, record_id: int, project_id: int, channel_id: str, ts: str,
+             now: datetime) -> None:
+    queries.insert_or_ignore(session, Card, dict(kind=kind, record_id=record_id, project_id=project_id,
+                                                 channel_id=channel_id, ts=ts, posted_at=now))
+
+
+def posted(session: Session, kind: str, record_id: int) -> list[tuple[str, str]]:
+    """(channel, ts) of each card shown for the record, oldest first."""
+    rows = session.execute(select(Card.channel_id, Card.ts).where(Card.kind == kind, Card.record_id == record_id)
+                           .order_by(Card.id))
+    return [(channel_id, ts) for channel_id, ts in rows]
+
+
+def forget(session: Session, kind: str, record_id: int) -> None:
+    session.execute(delete(Card).where(Card.kind == kind, Card.record_id == record_id))
