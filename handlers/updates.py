@@ -1,6 +1,7 @@
 """/update, `@Liaison update: ...` and the "Log as status update" message shortcut."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -113,30 +114,27 @@ def _list(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 
 
 def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    update_id, text = updates.parse_id(parsed.text)
-    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
-    with rt.db.transaction() as session:
-        card = updates.edit_update(session, place, update_id, text, rt.clock.now())
-    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
-    return render.changed_reply(card, "edited")
+    return _change(rt, parsed, actor, body, "edited", updates.edit_update)
 
 
 def _delete(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    update_id, _ = updates.parse_id(parsed.text)
-    place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
-    with rt.db.transaction() as session:
-        card = updates.delete_update(session, place, update_id, rt.clock.now())
-    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
-    return render.changed_reply(card, "deleted")
+    return _change(rt, parsed, actor, body, "deleted",
+                   lambda session, place, update_id, _rest, now: updates.delete_update(session, place, update_id, now))
 
 
 def _hide(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    update_id, reason = updates.parse_id(parsed.text)
+    return _change(rt, parsed, actor, body, "hidden", updates.hide_update)
+
+
+def _change(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], done: str,
+            change: Callable[..., updates.UpdateCard]) -> dict[str, Any]:
+    """Edit, delete or hide update `<n>` (the rest of the text is the new words or the reason); its cards follow."""
+    update_id, rest = updates.parse_id(parsed.text)
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        card = updates.hide_update(session, place, update_id, reason, rt.clock.now())
+        card = change(session, place, update_id, rest, rt.clock.now())
     rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
-    return render.changed_reply(card, "hidden")
+    return render.changed_reply(card, done)
 
 
 @job("update.card")

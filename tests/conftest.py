@@ -186,3 +186,12 @@ def app(server: LiaisonServer, clean_db: Database, slack: FakeSlack, clock: Manu
     yield server
     server.rt.outbox.drain()
     server.jobs.drain()
+
+
+@pytest.fixture
+def project(app: LiaisonServer) -> LiaisonServer:
+    """The app with project `acme` set up: see tests.helpers.acme (a test module may define its own)."""
+    from tests.helpers import acme
+
+    acme(app)
+    return app

@@ -7,13 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Milestone, Project, ProjectChannel, Update
-from tests.helpers import acme, count
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
+from tests.helpers import count
 
 
 def milestones(db) -> list[Milestone]:

@@ -12,13 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Milestone, Project, Update
-from tests.helpers import acme
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
 
 
 def updates(db) -> list[Update]:

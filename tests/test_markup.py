@@ -17,7 +17,6 @@ from bot.render.milestones import list_reply as milestone_list
 from bot.services.milestones import MilestoneCard
 from storage.models import Milestone, Update
 from tests.conftest import SECRET, TEAM
-from tests.helpers import acme
 
 BROKEN_ENTITY = re.compile(r"&(?!(?:amp|lt|gt);)")  # an `&` that doesn't start a whole entity
 SAFE_TOKEN = re.compile(r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|(?:https?://|mailto:)[^<>|\s]+(?:\|[^<>]*)?)>")
@@ -89,12 +88,6 @@ def test_a_long_list_of_milestones_is_never_clipped_in_the_middle_of_a_name_or_a
 
 
 # --- through the real app -----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
-
 
 def stored(db) -> list[Update]:
     with db.read() as session:

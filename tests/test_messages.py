@@ -1,18 +1,11 @@
 """Messages that said the wrong thing (item 9 of the trust issue): each now says what happened and what to do."""
 from __future__ import annotations
 
-import pytest
 
 from bot import payloads
 from storage.models import Update
 from tests.conftest import TEAM
-from tests.helpers import acme, count
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
+from tests.helpers import count
 
 
 def test_a_second_digest_in_the_same_second_says_it_was_just_posted(project):

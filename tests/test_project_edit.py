@@ -5,13 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Project, ProjectChannel
-from tests.helpers import acme, count, posts
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
+from tests.helpers import count, posts
 
 
 def stored(db) -> Project:

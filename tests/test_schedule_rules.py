@@ -13,15 +13,9 @@ from bot.config import ConfigError, load_settings
 from bot.services import schedule
 from scheduler import service
 from storage.models import AuditEntry, Project
-from tests.helpers import acme, count, posts
+from tests.helpers import count, posts
 
 UTC = timezone.utc
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
 
 
 def stored_schedule(db) -> str:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select
 
 from bot import payloads
 from storage.models import AuditEntry, Card, Update
 from tests.conftest import TEAM
-from tests.helpers import acme, count, posts
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
+from tests.helpers import count
 
 
 def client_says(app, text: str, ts: str = "1764000000.000700") -> Update:

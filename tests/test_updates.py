@@ -12,13 +12,7 @@ from bot import payloads
 from bot.services.updates import current_status
 from storage.models import AuditEntry, Project, Update
 from tests.conftest import TEAM
-from tests.helpers import acme, count, posts
-
-
-@pytest.fixture
-def project(app):
-    acme(app)
-    return app
+from tests.helpers import count, posts
 
 
 def status(db, audience: str) -> tuple[str | None, int | None]:
