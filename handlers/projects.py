@@ -184,10 +184,10 @@ def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
-        card = projects.status(session, place)
         standing = overview(session, place)
     today = dates.local_day(rt.clock.now(), place.timezone)
-    return render.status_reply(card, place.shows, overview_blocks(standing, today))
+    assert place.card is not None
+    return render.status_reply(place.card, place.shows, overview_blocks(standing, today))
 
 
 def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:

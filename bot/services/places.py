@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor
 from bot.errors import NotAllowed, NotFound
-from bot.services.projects import resolve
+from bot.services.projects import ProjectCard, card_of, resolve
 from storage import queries
 
 # Asks Slack whether a person is in any of these channels: (channel ids, user id) -> bool.
@@ -31,6 +31,7 @@ class Place:
     actor: Actor  # with their role in this project; "team" for someone in one of its internal channels
     leads: tuple[str, ...] = ()
     due: date | None = None
+    card: ProjectCard | None = None  # the project as read for this check: its facts, channels and people
 
     @property
     def is_client_channel(self) -> bool:
@@ -66,7 +67,8 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
             raise NotAllowed(refusal(project.key, leads or (project.created_by,)))
         who = actor.with_role("team")
     audience = binding.audience if binding is not None else ("client" if who.is_client else "internal")
-    return Place(project.id, project.key, project.name, project.timezone, audience, who, leads, project.due_date)
+    return Place(project.id, project.key, project.name, project.timezone, audience, who, leads, project.due_date,
+                 card_of(project))
 
 
 def refusal(key: str, leads: Sequence[str]) -> str:

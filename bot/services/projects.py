@@ -331,10 +331,6 @@ def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | Non
     return Binding(row.project_id, row.project.key, row.audience)
 
 
-def status(session: Session, place: Any) -> ProjectCard:
-    return card_of(_load(session, place.project_id))
-
-
 def list_for(session: Session, actor: Actor, channel_id: str | None,
              in_channels: Callable[[Sequence[str], str], bool]) -> list[ProjectCard]:
     """The projects this person may see: a client only their channel's; others those they are on the team of."""
