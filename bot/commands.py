@@ -112,7 +112,8 @@ def parse(spec: CommandSpec, raw: str) -> Parsed:
 
 
 def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos].isspace():
+    """Past spaces and invisible characters (a zero-width space pasted before `link` is no part of the word)."""
+    while pos < len(text) and (text[pos].isspace() or unicodedata.category(text[pos]) == "Cf"):
         pos += 1
     return pos
 

@@ -9,7 +9,7 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.models import Milestone, Project, Update
 
@@ -189,3 +189,17 @@ def test_an_update_of_only_invisible_characters_is_empty(project, db, text):
 def test_a_milestone_name_of_only_invisible_characters_is_empty(project, db):
     refused(project.command("add due=2026-12-15 \u200b\ufeff\u200e", name="/milestone"), "Name the milestone")
     assert milestones(db) == []
+
+
+def test_an_invisible_character_before_the_subcommand_is_no_part_of_it(project, db):
+    # Found by tests/test_fuzz.py: "`/project link` is not a subcommand" with the zero-width space unseen.
+    assert "`acme`" in project.command("\u200bstatus").text
+    assert "/project create" in project.command("\u200b").text  # nothing visible: the help
+
+
+def test_a_project_name_or_client_that_shows_nothing_is_refused(app, db):
+    # Found by tests/test_fuzz.py: a project called "\u200b\u200e" was created, and shown as "Created (beta)".
+    refused(app.command("create key=beta \u200b\u200e"), "A project needs a name")
+    refused(app.command('create key=beta client="\u200b" Beta'), "client's name shows nothing")
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Project)) == 0

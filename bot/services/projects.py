@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, ROLE_NAMES, Actor, check_role_target, require_role, require_team_member
+from bot.commands import has_visible
 from bot.errors import BadInput, NotFound
 from bot.services import audit, dates
 from bot.services.people import ensure_workspace
@@ -107,11 +108,14 @@ def draft_project(
 ) -> ProjectDraft:
     """Check what the person typed (command or modal) before anything is stored."""
     name = " ".join((name or "").split())
-    if not name:
+    if not has_visible(name):
         raise BadInput("A project needs a name, e.g. `/project create client=\"Acme Co\" Acme website`.", "name")
     if len(name) > NAME_MAX:
         raise BadInput(f"The name is {len(name):,} characters long; keep it to {NAME_MAX}.", "name")
     client = " ".join(client.split()) if client else None
+    if client is not None and not has_visible(client):
+        raise BadInput("The client's name shows nothing; give it, e.g. `client=\"Acme Co\"`, or leave it out.",
+                       "client")
     if client and len(client) > CLIENT_MAX:
         raise BadInput(f"The client name is {len(client):,} characters long; keep it to {CLIENT_MAX}.", "client")
 
