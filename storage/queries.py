@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -65,40 +65,5 @@ def projects_with_people(session: Session, team_id: str, ids: list[int] | None =
     return list(session.scalars(stmt))
 
 
-# The status card is read on every `/project status`: its statements are built once, with bound parameters.
-_CARD = (
-    select(Project.id, Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone,
-           Project.created_by, ProjectChannel.channel_id, ProjectChannel.name.label("channel_name"),
-           ProjectChannel.audience, ProjectChannel.is_archived)
-    .outerjoin(ProjectChannel, ProjectChannel.project_id == Project.id)
-    .order_by(ProjectChannel.id)
-)
-_CARD_BY_CHANNEL = _CARD.where(
-    Project.id == select(ProjectChannel.project_id)
-    .where(ProjectChannel.team_id == bindparam("team_id"), ProjectChannel.channel_id == bindparam("channel_id"),
-           ProjectChannel.is_archived.is_(False))
-    .scalar_subquery()
-)
-_CARD_BY_KEY = _CARD.where(Project.team_id == bindparam("team_id"), Project.key == bindparam("key"))
-_MEMBERS = select(Member.user_id, Member.role).where(Member.project_id == bindparam("project_id")).order_by(Member.id)
-
-
-def project_rows(
-    conn: Connection, team_id: str, *, channel_id: str | None = None, key: str | None = None
-) -> tuple[list[Row[Any]], list[Row[Any]]]:
-    """A project with its channels (one row each), then its members; by the channel it is bound to, or its key."""
-    if key is not None:
-        channels = conn.execute(_CARD_BY_KEY, {"team_id": team_id, "key": key}).all()
-    else:
-        channels = conn.execute(_CARD_BY_CHANNEL, {"team_id": team_id, "channel_id": channel_id}).all()
-    if not channels:
-        return [], []
-    return channels, conn.execute(_MEMBERS, {"project_id": channels[0].id}).all()
-
-
 def member(session: Session, project_id: int, user_id: str) -> Member | None:
     return session.scalar(select(Member).where(Member.project_id == project_id, Member.user_id == user_id))
-
-
-def role_of(session: Session, project_id: int, user_id: str) -> str | None:
-    return session.scalar(select(Member.role).where(Member.project_id == project_id, Member.user_id == user_id))
