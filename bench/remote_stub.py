@@ -10,15 +10,23 @@ import sys
 import urllib.request
 from typing import Any
 
-from bot.background import lowest_priority
 from bot.fake_slack import Call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def lowest_priority() -> None:
+    """The stub stands in for Slack's servers, whose work doesn't run on our machine: it gets what CPU is left."""
+    os.nice(19)
+    if hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass
+
+
 class RemoteSlack:
     def __init__(self) -> None:
-        # Lowest CPU priority: it stands in for Slack's servers, whose work doesn't run on our machine.
         self._process = subprocess.Popen([sys.executable, "-m", "bot.fake_slack"], cwd=ROOT, stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, text=True, preexec_fn=lowest_priority)
         assert self._process.stdout is not None

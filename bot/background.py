@@ -1,8 +1,8 @@
 """`liaison scheduler`: the background process that does queued work and posts digests and reminders.
 
-`liaison serve` starts one beside its web workers, at a lower CPU priority, and its job runner waits for pauses
-between commands (bot/jobs.py), so that the work after an ack slows the acks Slack is waiting for as little as
-possible; it can also run alone, on another machine sharing the database.
+`liaison serve` starts one beside its web workers (and starts it again if it ends); it can also run alone, under
+systemd or a Procfile, on this machine or another sharing the database. It runs at normal priority: the work
+that answers people and posts digests must not wait on a CPU that is busy elsewhere.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import threading
 
 from bot.config import Settings
 from bot.jobs import JobRunner
+from handlers import job_kinds
 from bot.runtime import build_runtime
 from storage.db import Database
 
@@ -26,7 +27,7 @@ def run(settings: Settings, db: Database) -> None:
     from scheduler import service
 
     rt = build_runtime(settings, db=db)
-    runner = JobRunner(rt, yields=True)
+    runner = JobRunner(rt, job_kinds())
     ticking = service.start(rt)
 
     def stop(*_: object) -> None:
@@ -48,7 +49,7 @@ def run_once(settings: Settings, db: Database) -> object:
     from scheduler import service
 
     rt = build_runtime(settings, db=db)
-    runner = JobRunner(rt)
+    runner = JobRunner(rt, job_kinds())
     runner.run_pending()
     report = service.tick(rt)
     runner.run_pending()  # what the tick queued (telling leads about channels it couldn't post to)
@@ -65,21 +66,11 @@ def _stop_when_orphaned(parent: int, stop: object) -> None:
     threading.Thread(target=watch, name="liaison-parent-watch", daemon=True).start()
 
 
-def lowest_priority() -> None:
-    """Run only when the CPU has nothing better to do: Linux's SCHED_IDLE (a waking web worker preempts it at
-    once), and nice 19 where that policy doesn't exist."""
-    os.nice(19)
-    if hasattr(os, "SCHED_IDLE"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:
-            pass
-
-
 def spawn() -> subprocess.Popen[bytes]:
-    """Start `liaison scheduler` as a child of this process, niced so that it yields the CPU to acks."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "scheduler"],
-        env={**os.environ, PARENT_ENV: str(os.getpid())},
-        preexec_fn=lowest_priority,  # noqa: PLW1509 - system calls only, no locks touched
-    )
+    """Start `liaison scheduler` as a child of this process.
+
+    close_fds=False lets Python start it with posix_spawn, which needs no error pipe: with fork and exec, a
+    gunicorn worker forked at the same moment inherits that pipe and keeps it open, and Popen then waits for the
+    pipe's end for ever. Nothing else leaks: Python's own descriptors are not inheritable (PEP 446)."""
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"],
+                            env={**os.environ, PARENT_ENV: str(os.getpid())}, close_fds=False)

@@ -88,11 +88,11 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
         from bot.runtime import build_runtime
 
         from bot.jobs import JobRunner
-
+        from handlers import job_kinds
         from scheduler import service
 
         rt = build_runtime(settings, db=db)
-        JobRunner(rt, yields=True).start()
+        JobRunner(rt, job_kinds()).start()
         service.start(rt)
         SocketModeHandler(build_app(rt), settings.slack_app_token).start()
         return 0

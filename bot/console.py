@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.manifest import build_manifest
 from bot.fake_slack import Call, Channel, FakeSlack, User, World
 from bot.jobs import JobRunner
+from handlers import job_kinds
 from bot.outbox import InlineExecutor
 from bot.render.as_text import message_text, view_text
 from bot.runtime import build_runtime
@@ -63,7 +64,7 @@ class Console:
         # Posts run inline so that a transcript reads in the order things happened.
         self.rt = build_runtime(self.settings, db=db, clock=clock, executor=InlineExecutor())
         self.app = build_app(self.rt)
-        self.jobs = JobRunner(self.rt)
+        self.jobs = JobRunner(self.rt, job_kinds())
         self.secret = secret
         self.user = next(u for u in self.world.users.values() if u.team_id == self.world.team_id and not u.is_bot)
         self.channel = next(c for c in self.world.channels.values() if not c.is_ext_shared)

@@ -5,8 +5,10 @@ from types import ModuleType
 
 from slack_bolt import App
 
+from bot.jobs import JobFunction
 from bot.runtime import Runtime
 from handlers import channels, context, errors, mentions, milestones, projects, updates
+from scheduler import service as scheduler
 
 # Order matters: errors and identity first, so every feature sees an actor and a friendly error path.
 FEATURES: list[ModuleType] = [errors, context, projects, updates, milestones, channels, mentions]
@@ -15,3 +17,11 @@ FEATURES: list[ModuleType] = [errors, context, projects, updates, milestones, ch
 def register_all(app: App, rt: Runtime) -> None:
     for feature in FEATURES:
         feature.register(app, rt)
+
+
+def job_kinds() -> dict[str, JobFunction]:
+    """The work each feature (and the scheduler) leaves for after an ack, by kind: what a job runner is given."""
+    kinds: dict[str, JobFunction] = {}
+    for owner in [*FEATURES, scheduler]:
+        kinds.update(getattr(owner, "JOBS", {}))
+    return kinds

@@ -12,7 +12,6 @@ from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role, require_team_member
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, user_id_of
 from bot.errors import BadInput, SlackTrouble
-from bot.jobs import job
 from bot.render import modals
 from bot.render import projects as render
 from bot.render.errors import with_post_problem
@@ -141,7 +140,6 @@ def _draft(args: dict[str, Any]) -> projects.ProjectDraft:
     )
 
 
-@job("project.create")
 def create_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, channel_id, draft = Actor(**args["actor"]), args["channel_id"], _draft(args)
     channel = slack.channel_facts(rt.client, channel_id)
@@ -169,7 +167,6 @@ def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     return {}
 
 
-@job("project.link")
 def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, channel_id = Actor(**args["actor"]), args["channel_id"]
     channel = slack.channel_facts(rt.client, channel_id)
@@ -208,7 +205,6 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     return {}
 
 
-@job("project.role")
 def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, target, role = Actor(**args["actor"]), args["target"], args["role"]
     now = rt.clock.now()
@@ -264,14 +260,6 @@ def _digest(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     return {}
 
 
-@job("digest.now")
-def digest_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
-    from scheduler import service
-
-    report = service.post_now(rt, args["project_id"], datetime.fromisoformat(args["now"]))
-    return render.digest_posted_reply(report.sent, report.failed, report.errors, report.already)
-
-
 def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if parsed.text:
         raise BadInput(f"`/project edit` takes only options, such as `name=\"{parsed.text}\"`: "
@@ -290,3 +278,6 @@ def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
         channel = projects.unlink_channel(session, place, channel_id, rt.clock.now())
     rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)})
     return render.unlinked_reply(place.key, channel)
+
+
+JOBS = {"project.create": create_job, "project.link": link_job, "project.role": role_job}

@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.actors import Actor
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible
 from bot.errors import BadInput
-from bot.jobs import job
 from bot.render import updates as render
 from bot.runtime import Runtime
 from bot import slack
@@ -84,8 +83,8 @@ def _log_message(rt: Runtime, actor: Actor, channel_id: str, ts: str, text: str,
     with rt.db.transaction() as session:
         card = updates.log_update(session, place, draft, rt.clock.now(), source=source, channel_id=channel_id,
                                   source_key=f"msg:{channel_id}:{ts}", **extra)
-    if card is not None:
-        rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": channel_id})
+        if card is not None:  # its card is stored with it: a crash can't keep one and lose the other
+            rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": channel_id}, session=session)
     return card
 
 
@@ -93,14 +92,17 @@ def _log(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
     draft = updates.draft_update(parsed.text, status=parsed.option("status"), progress=parsed.option("progress"),
                                  share=parsed.option("share"))
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
+    elsewhere = bool(parsed.option("project"))  # logged from another channel: don't show it there
     with rt.db.transaction() as session:
         card = updates.log_update(session, place, draft, rt.clock.now(), source="command",
                                   channel_id=body.get("channel_id", ""))
-    assert card is not None  # a command has no source key, so it is never a duplicate
-    if parsed.option("project"):  # logged from elsewhere: don't show it in this channel
+        assert card is not None  # a command has no source key, so it is never a duplicate
+        if not elsewhere:
+            # The card is posted (not an in_channel answer) so that it can be changed in place when the update is.
+            rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": body["channel_id"]},
+                            body.get("response_url"), session=session)
+    if elsewhere:
         return {"response_type": "ephemeral", **render.update_card(card, place.timezone)}
-    # The card is posted (not an in_channel answer) so that it can be changed in place when the update is.
-    rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": body["channel_id"]}, body.get("response_url"))
     return render.logged_reply(card)
 
 
@@ -133,11 +135,10 @@ def _change(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], don
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
         card = change(session, place, update_id, rest, rt.clock.now())
-    rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"))
+        rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"), session=session)
     return render.changed_reply(card, done)
 
 
-@job("update.card")
 def card_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
     """Post an update's card in a channel and remember where, so later changes reach it."""
     channel_id = args["channel_id"]
@@ -156,7 +157,6 @@ def card_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-@job("update.cards")
 def cards_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
     """After an edit, a hide or a delete: every card of the update is changed in place, or removed."""
     with rt.db.read() as session:
@@ -179,7 +179,6 @@ def cards_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
     return render.cards_not_changed(failed) if failed else None
 
 
-@job("update.capture")
 def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, channel_id = Actor(**args["actor"]), args["channel_id"]
     try:
@@ -189,3 +188,6 @@ def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     card = _log_message(rt, actor, channel_id, args["ts"], args["text"], "shortcut", author_id=args["author_id"],
                         permalink=permalink)
     return render.duplicate_reply() if card is None else render.changed_reply(card, "logged")
+
+
+JOBS = {"update.card": card_job, "update.cards": cards_job, "update.capture": capture_job}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.jobs import prune
 from bot.render import digests as render
+from bot.render import projects as render_projects
 from bot.runtime import Runtime
 from bot.services import channels as channel_events
 from bot.services.digests import compose, kind_of
@@ -54,6 +55,15 @@ def post_now(rt: Runtime, project_id: int, now: datetime) -> TickReport:
     items = [Planned(project_id, kind_of(audience), occurrence, channel_id, now, audience)
              for channel_id, audience in bindings]
     return _deliver(rt, Plan(items, [], []), now, concurrency=8)
+
+
+def post_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
+    """The work of `/project digest`, after its ack: post both digests now and tell the person how it went."""
+    report = post_now(rt, args["project_id"], datetime.fromisoformat(args["now"]))
+    return render_projects.digest_posted_reply(report.sent, report.failed, report.errors, report.already)
+
+
+JOBS = {"digest.now": post_now_job}
 
 
 def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickReport:

@@ -22,6 +22,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.fake_slack import FakeSlack, World
 from bot.jobs import JobRunner
+from handlers import job_kinds
 from bot.runtime import Runtime, build_runtime
 from bot.web import make_wsgi
 from storage.db import Database
@@ -119,7 +120,7 @@ class LiaisonServer:
     def __init__(self, rt: Runtime, fake: FakeSlack):
         self.rt = rt
         self.fake = fake
-        self.jobs = JobRunner(rt).start()
+        self.jobs = JobRunner(rt, job_kinds()).start()
         self.httpd = make_server("127.0.0.1", 0, make_wsgi(rt), server_class=_ThreadingWSGIServer,
                                  handler_class=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.jobs import MAX_ATTEMPTS, JobRunner
+from handlers import job_kinds
 from storage.models import Job, Project
 
 
@@ -31,7 +30,7 @@ def test_a_command_acked_while_no_runner_is_up_is_done_when_one_starts(app, db):
             assert session.scalar(select(Project.id)) is None
         assert [j.state for j in jobs(db)] == ["queued"]
     finally:
-        app.jobs = JobRunner(app.rt).start()  # "the restart"
+        app.jobs = JobRunner(app.rt, job_kinds()).start()  # "the restart"
     answer = app.fake.wait_for("response_url")[0]
     assert "Created" in json.dumps(answer.args)
     app.jobs.drain()
@@ -43,14 +42,14 @@ def test_runners_sharing_the_database_do_each_job_once(app, db):
     try:
         for i in range(40):
             app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": f"post {i}"}})
-        runners = [JobRunner(app.rt) for _ in range(4)]
+        runners = [JobRunner(app.rt, job_kinds()) for _ in range(4)]
         threads = [threading.Thread(target=r.run_pending) for r in runners]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     finally:
-        app.jobs = JobRunner(app.rt).start()
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
     assert sorted(texts(app.fake)) == sorted(f"post {i}" for i in range(40))
     assert {(j.state, j.attempts) for j in jobs(db)} == {("done", 1)}
 
@@ -59,10 +58,10 @@ def test_a_job_whose_runner_died_is_done_by_another_once_its_lease_ends(app, db)
     app.jobs.stop()
     try:
         app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "survivor"}})
-        assert JobRunner(app.rt, lease=timedelta(0))._claim() is not None  # claimed, then its process died
-        assert JobRunner(app.rt).run_pending() == 1
+        assert JobRunner(app.rt, job_kinds(), lease=timedelta(0))._claim() is not None  # claimed, then its process died
+        assert JobRunner(app.rt, job_kinds()).run_pending() == 1
     finally:
-        app.jobs = JobRunner(app.rt).start()
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
     assert texts(app.fake) == ["survivor"]
     assert [(j.state, j.attempts) for j in jobs(db)] == [("done", 2)]
 
@@ -73,10 +72,10 @@ def test_a_job_that_keeps_killing_its_runner_is_given_up_and_the_person_told(app
     try:
         app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "poison"}}, url)
         for _ in range(MAX_ATTEMPTS):
-            assert JobRunner(app.rt, lease=timedelta(0))._claim() is not None
-        JobRunner(app.rt).run_pending()
+            assert JobRunner(app.rt, job_kinds(), lease=timedelta(0))._claim() is not None
+        JobRunner(app.rt, job_kinds()).run_pending()
     finally:
-        app.jobs = JobRunner(app.rt).start()
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
     assert texts(app.fake) == []
     told = app.fake.wait_for("response_url", where=lambda c: url.endswith(c.url))[0]
     assert "went wrong" in json.dumps(told.args)
@@ -106,48 +105,12 @@ def test_finished_jobs_are_forgotten_after_a_week_queued_ones_never(app, db):
     try:
         for text in ("old", "recent", "waiting"):
             app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": text}})
-        JobRunner(app.rt).run_one()
-        JobRunner(app.rt).run_one()
+        JobRunner(app.rt, job_kinds()).run_one()
+        JobRunner(app.rt, job_kinds()).run_one()
         with db.transaction() as session:
             session.execute(update(Job).where(Job.id == jobs(db)[0].id)
                             .values(finished_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
         assert prune(db) == 1
         assert [j.args["payload"]["text"] for j in jobs(db)] == ["recent", "waiting"]
     finally:
-        app.jobs = JobRunner(app.rt).start()
-
-
-def _arrivals(app, seconds: float, every: float = 0.02) -> None:
-    """Commands keep coming, as in a burst of acks: one queued job every `every` seconds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "burst"}})
-        time.sleep(every)
-
-
-@contextmanager
-def runner_beside_web_workers(app, quiet: float, patience: float):
-    """The app's own runner stopped, and one that lets acks go first started in its place."""
-    app.jobs.stop()
-    runner = JobRunner(app.rt, poll=0.01, yields=True, quiet=timedelta(seconds=quiet),
-                       patience=timedelta(seconds=patience))
-    try:
-        yield runner.start()
-    finally:
-        runner.stop()
-        app.jobs = JobRunner(app.rt).start()
-
-
-def test_a_runner_beside_web_workers_lets_a_burst_of_acks_go_first(app, db):
-    with runner_beside_web_workers(app, quiet=0.5, patience=30) as runner:
-        _arrivals(app, 0.6)
-        assert {j.state for j in jobs(db)} == {"queued"}  # nothing competed with the acks while they streamed in
-        runner.drain()  # and once they paused, everything was done
-        assert {j.state for j in jobs(db)} == {"done"}
-
-
-def test_a_runner_that_lets_acks_go_first_still_keeps_no_job_waiting_past_its_patience(app, db):
-    with runner_beside_web_workers(app, quiet=5, patience=0.3):
-        _arrivals(app, 1.5)
-        done = [j for j in jobs(db) if j.state == "done"]
-        assert done and all(j.finished_at - j.created_at < timedelta(seconds=1) for j in done)
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
