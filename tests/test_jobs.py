@@ -114,3 +114,17 @@ def test_finished_jobs_are_forgotten_after_a_week_queued_ones_never(app, db):
         assert [j.args["payload"]["text"] for j in jobs(db)] == ["recent", "waiting"]
     finally:
         app.jobs = JobRunner(app.rt, job_kinds()).start()
+
+
+def test_a_create_job_run_again_after_its_lease_ended_answers_as_the_first_time(app, db):
+    """Its runner may have died after the project was stored; the job then runs again and must not answer
+    "already exists" for what it did itself."""
+    assert "Created" in app.command("create Acme Website").text
+    app.jobs.drain()
+    [first] = [j for j in jobs(db) if j.kind == "project.create"]
+    url = app.fake.response_url("C0INTERNAL", "U0LEAD")
+    app.rt.jobs.enqueue("project.create", first.args, url)  # the same job, as a runner taking it over would run it
+    answer = app.fake.wait_for("response_url", where=lambda c: url.endswith(c.url))[0]
+    assert "Created" in json.dumps(answer.args) and "already" not in json.dumps(answer.args)
+    with db.read() as session:
+        assert len(list(session.scalars(select(Project)))) == 1
