@@ -1,6 +1,7 @@
 """/project: create, link, status, role, list, help; and the create-project modal."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -125,8 +126,9 @@ def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
         rt.outbox.answer(response_url, lambda: _open_create_form(rt, body["trigger_id"], channel_id))
         return {}
     typed = {"name": parsed.text, **{k: parsed.option(k) for k in ("client", "due", "tz", "key")}}
+    # `request` names this request, so that its job, if run again after a runner died, knows its own work.
     args = {"actor": asdict(actor), "channel_id": channel_id, "typed": typed, "default_tz": rt.settings.timezone,
-            "now": rt.clock.now().isoformat()}
+            "now": rt.clock.now().isoformat(), "request": uuid.uuid4().hex}
     _draft(args)  # a typo is answered at once, in the ack; the job checks again with the same inputs
     rt.jobs.enqueue("project.create", args, response_url)
     return {}
@@ -144,7 +146,8 @@ def create_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, channel_id, draft = Actor(**args["actor"]), args["channel_id"], _draft(args)
     channel = slack.channel_facts(rt.client, channel_id)
     with rt.db.transaction() as session:
-        card = projects.create_project(session, actor, draft, channel, datetime.fromisoformat(args["now"]))
+        card = projects.create_project(session, actor, draft, channel, datetime.fromisoformat(args["now"]),
+                                       request=args.get("request"))
     problem = slack.post(rt.client, channel_id, render.created_post(card))
     return with_post_problem(render.created_reply(card), problem, channel_id)
 

@@ -19,7 +19,7 @@ from bot.errors import BadInput, NotFound
 from bot.services import audit, dates
 from bot.services.people import ensure_workspace
 from storage import queries
-from storage.models import DEFAULT_SCHEDULE, ROLES, Member, Project, ProjectChannel
+from storage.models import DEFAULT_SCHEDULE, ROLES, AuditEntry, Member, Project, ProjectChannel
 
 NAME_MAX = 80
 CLIENT_MAX = 80
@@ -145,7 +145,8 @@ def draft_project(
 
 
 def create_project(
-    session: Session, actor: Actor, draft: ProjectDraft, channel: ChannelFacts, now: datetime
+    session: Session, actor: Actor, draft: ProjectDraft, channel: ChannelFacts, now: datetime,
+    request: str | None = None,
 ) -> ProjectCard:
     """Store the project, bind the channel as internal, make the creator its lead, audit it.
 
@@ -172,7 +173,7 @@ def create_project(
                                                   added_by=actor.user_id, added_at=now))
     except IntegrityError:
         existing = queries.project_by_key(session, actor.team_id, draft.key)
-        if existing is not None and _made_by(existing, actor, draft, channel):
+        if existing is not None and request and _created_by_request(session, existing, request):
             # This very request, done before: its job runs again after its lease ended. Answer as then.
             return card_of(existing)
         _check_channel_free(session, actor.team_id, channel)
@@ -185,7 +186,7 @@ def create_project(
     audit.record(
         session, actor, "project.create", f"project:{draft.key}", now, project_id,
         name=draft.name, client=draft.client, due=draft.due.isoformat() if draft.due else None,
-        timezone=draft.timezone, channel=channel.channel_id,
+        timezone=draft.timezone, channel=channel.channel_id, request=request,
     )
     return ProjectCard(
         key=draft.key, name=draft.name, client=draft.client, due=draft.due, timezone=draft.timezone,
@@ -381,9 +382,11 @@ def _load(session: Session, project_id: int) -> Project:
     return project
 
 
-def _made_by(project: Project, actor: Actor, draft: ProjectDraft, channel: ChannelFacts) -> bool:
-    return (project.created_by == actor.user_id and project.name == draft.name
-            and any(c.channel_id == channel.channel_id and c.audience == "internal" for c in project.channels))
+def _created_by_request(session: Session, project: Project, request: str) -> bool:
+    """Whether `request` (the id an ack gave its job) is the one that created the project, as its audit says."""
+    details = session.scalars(select(AuditEntry.detail).where(
+        AuditEntry.project_id == project.id, AuditEntry.action == "project.create"))
+    return any(detail.get("request") == request for detail in details)
 
 
 def _check_channel_free(session: Session, team_id: str, channel: ChannelFacts) -> None:
