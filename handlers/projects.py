@@ -186,7 +186,6 @@ def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     with rt.db.read() as session:
         standing = overview(session, place)
     today = dates.local_day(rt.clock.now(), place.timezone)
-    assert place.card is not None
     return render.status_reply(place.card, place.shows, overview_blocks(standing, today))
 
 
@@ -279,7 +278,8 @@ def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     place = place_for(rt, actor, channel_id, None)
     with rt.db.transaction() as session:
         channel = projects.unlink_channel(session, place, channel_id, rt.clock.now())
-    rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)})
+        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)},
+                        session=session)
     return render.unlinked_reply(place.key, channel)
 
 

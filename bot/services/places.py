@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -29,9 +28,7 @@ class Place:
     timezone: str
     audience: str  # of the channel the request came from: "client" for the client's channel, else "internal"
     actor: Actor  # with their role in this project; "team" for someone in one of its internal channels
-    leads: tuple[str, ...] = ()
-    due: date | None = None
-    card: ProjectCard | None = None  # the project as read for this check: its facts, channels and people
+    card: ProjectCard  # the project as read for this check: its facts, channels and people
 
     @property
     def is_client_channel(self) -> bool:
@@ -53,7 +50,6 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
         raise NotFound(f"This channel is archived, so its link to `{project.key}` is paused. Unarchive it to use "
                        "it again, or use the project's other channels.")
     role = next((m.role for m in project.members if m.user_id == actor.user_id), None)
-    leads = tuple(m.user_id for m in project.members if m.role == "lead")
     who = actor.with_role(role)
     if who.is_client:
         if binding is None or binding.audience != "client":
@@ -64,11 +60,11 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
         # A command typed in an internal channel comes from someone in it: Slack says so by sending it.
         here = binding is not None and binding.audience == "internal"
         if not (here or in_channels(internal, actor.user_id)):
-            raise NotAllowed(refusal(project.key, leads or (project.created_by,)))
+            leads = [m.user_id for m in project.members if m.role == "lead"]
+            raise NotAllowed(refusal(project.key, leads or [project.created_by]))
         who = actor.with_role("team")
     audience = binding.audience if binding is not None else ("client" if who.is_client else "internal")
-    return Place(project.id, project.key, project.name, project.timezone, audience, who, leads, project.due_date,
-                 card_of(project))
+    return Place(project.id, project.key, project.name, project.timezone, audience, who, card_of(project))
 
 
 def refusal(key: str, leads: Sequence[str]) -> str:
