@@ -40,6 +40,7 @@ Console commands:
                                 client; `:in #new-name` creates a channel (`:in #new-name shared` a shared one)
   :submit key=value ...         submit the last form Liaison opened (keys are its field names)
   :shortcut                     use the message shortcut "Log as status update" on the last message here
+  :click <number or label>      press a button: each message's buttons are shown numbered, `[3 Mark done]`
   :time [2026-11-30T09:00]      show or move the console's clock (UTC unless an offset is given)
   :tick                         run the scheduler once now: digests and reminders that are due are posted
   :share / :unshare / :archive / :unarchive   what Slack tells Liaison when the channel changes
@@ -70,6 +71,7 @@ class Console:
         self.channel = next(c for c in self.world.channels.values() if not c.is_ext_shared)
         self.last_view: dict[str, Any] | None = None
         self.last_message: dict[str, dict[str, str]] = {}  # by channel: the last message a person typed
+        self.buttons: list[_Button] = []  # every button shown, numbered from 1 in the order shown
         self.subscribed = set(build_manifest()["settings"]["event_subscriptions"]["bot_events"])
 
     def close(self) -> None:
@@ -206,12 +208,15 @@ class Console:
                 target = call.args.get("channel", "")
                 where = (f"to @{names[target]} (direct message)" if target in self.world.users
                          else f"in #{names.get(target, target)}")
-                out.append(_indent(f"Liaison {where}:", message_text(call.args, names)))
+                shown = self._numbered(call.args, target, call.ts, None)
+                out.append(_indent(f"Liaison {where}:", message_text(shown, names)))
             elif call.method == "chat.postEphemeral":
+                shown = self._numbered(call.args, call.args.get("channel"), None, call.args.get("user"))
                 out.append(_indent(f"Liaison (only @{names.get(call.args.get('user'), '')} can see this):",
-                                   message_text(call.args, names)))
+                                   message_text(shown, names)))
             elif call.method == "response_url":
-                out.append(self._only_you(call.args))
+                _, _, channel_id, user_id, _ = call.url.split("/", 4)
+                out.append(self._only_you(self._numbered(call.args, channel_id, None, user_id)))
             elif call.method == "views.open":
                 self.last_view = call.args["view"]
                 fields = [b["block_id"] for b in self.last_view.get("blocks", []) if b.get("type") == "input"]
@@ -220,8 +225,11 @@ class Console:
                                    + f"\n(type `:submit {example}` to submit it; fields: {', '.join(fields)})"))
             elif call.method == "chat.update":
                 where = names.get(call.args.get("channel", ""), call.args.get("channel", ""))
-                out.append(_indent(f"Liaison changed its message in #{where} to:", message_text(call.args, names)))
+                self._unshow(call.args.get("channel"), call.args.get("ts"))
+                shown = self._numbered(call.args, call.args.get("channel"), call.args.get("ts"), None)
+                out.append(_indent(f"Liaison changed its message in #{where} to:", message_text(shown, names)))
             elif call.method == "chat.delete":
+                self._unshow(call.args.get("channel"), call.args.get("ts"))
                 where = names.get(call.args.get("channel", ""), call.args.get("channel", ""))
                 out.append(f"(Liaison deleted its message in #{where})")
             elif call.method == "conversations.join":
@@ -230,13 +238,67 @@ class Console:
                 out.append(f"({call.method})")
         return out
 
+    def _numbered(self, payload: dict[str, Any], channel_id: str | None, ts: str | None,
+                  only: str | None) -> dict[str, Any]:
+        """The message with a number before each button's label, remembered for `:click`."""
+        blocks = []
+        for block in payload.get("blocks") or []:
+            if block.get("type") == "actions":
+                elements = []
+                for element in block.get("elements", []):
+                    if element.get("type") == "button":
+                        label = element["text"]["text"]
+                        self.buttons.append(_Button(len(self.buttons) + 1, label, element["action_id"],
+                                                    element.get("value", ""), block.get("block_id", "actions"),
+                                                    channel_id, ts, only))
+                        element = {**element, "text": {**element["text"], "text": f"{len(self.buttons)} {label}"}}
+                    elements.append(element)
+                block = {**block, "elements": elements}
+            blocks.append(block)
+        return {**payload, "blocks": blocks} if blocks else payload
+
+    def _unshow(self, channel_id: str | None, ts: str | None) -> None:
+        """A message changed or deleted: its old buttons are gone."""
+        for button in self.buttons:
+            if (button.channel_id, button.message_ts) == (channel_id, ts):
+                button.gone = True
+
+    def _click(self, args: str) -> list[str]:
+        wanted = args.strip().strip("[]").lower()
+        if not wanted:
+            return ["(say which button: `:click 3` or `:click Mark done`)"]
+        live = [b for b in self.buttons if not b.gone and b.only in (None, self.user.id)]
+        if wanted.isdigit():
+            match = next((b for b in self.buttons if b.number == int(wanted)), None)
+        else:
+            here = [b for b in live if b.label.lower() == wanted]
+            match = next((b for b in reversed(here) if b.channel_id == self.channel.id), here[-1] if here else None)
+        if match is None:
+            return [f"(no button `{args.strip()}`: buttons are shown numbered, e.g. `[3 Mark done]`)"]
+        if match.gone:
+            return [f"(button {match.number} is gone: its message was changed or deleted)"]
+        if match.only not in (None, self.user.id):
+            return [f"(button {match.number} is in a message only someone else sees)"]
+        if match.channel_id != self.channel.id:
+            where = self.names().get(match.channel_id or "", match.channel_id)
+            return [f"(button {match.number} is in #{where}: `:in {where}` first)"]
+        if not self._can_be_here():
+            return [f"(Slack: {self.user.name} can't be in #{self.channel.name})"]
+        self._join()
+        body, ctype = payloads.block_actions(
+            match.action_id, match.value, user_id=self.user.id, team_id=self.world.team_id,
+            channel_id=match.channel_id, message_ts=match.message_ts, user_team_id=self.user.team_id,
+            response_url=self.slack.response_url(self.channel.id, self.user.id), block_id=match.block_id)
+        _, _, calls = self._dispatch(body, ctype)
+        return [f"({self.user.name} pressed [{match.label}])"] + self._show(calls)
+
     # -- console commands ---------------------------------------------------------------------------------------
     def _console_command(self, line: str) -> list[str]:
         name, _, rest = line[1:].partition(" ")
         rest = rest.strip()
         actions: dict[str, Callable[[str], list[str]]] = {
             "as": self._as, "in": self._in, "submit": self._submit, "who": lambda _: self._who(),
-            "shortcut": lambda _: self._shortcut(),
+            "shortcut": lambda _: self._shortcut(), "click": self._click,
             "people": lambda _: [f"{u.name} ({u.id}, {self._org(u)})" for u in self.world.users.values()
                                  if not u.is_bot],
             "channels": lambda _: [f"#{c.name} ({c.id}{', shared with another org' if c.is_ext_shared else ''}"
@@ -327,6 +389,19 @@ class Console:
         body, ctype = payloads.event(event, team_id=self.world.team_id)
         _, _, calls = self._dispatch(body, ctype)
         return [f"(Slack: #{channel.name} was {change}d)"] + self._show(calls)
+
+
+@dataclasses.dataclass
+class _Button:
+    number: int
+    label: str
+    action_id: str
+    value: str
+    block_id: str
+    channel_id: str | None
+    message_ts: str | None  # None in a message only one person sees
+    only: str | None  # that person
+    gone: bool = False
 
 
 def _escape_mentions(text: str, world: World) -> str:

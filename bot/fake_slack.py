@@ -26,6 +26,7 @@ class Call:
     url: str = ""
     at: float = 0.0
     failed: str | None = None  # "429", "500", or the error code Slack answered with
+    ts: str | None = None  # of the message a chat.postMessage made
 
 
 @dataclass
@@ -219,7 +220,8 @@ class FakeSlack:
             time.sleep(self.latency)
         status, body, headers, failed = answer or self._answer(method, args)
         # Recorded before replying, so a client that has its answer can already see its call.
-        self._record(Call(method, args, at=received, failed=failed))
+        ts = body.get("ts") if method == "chat.postMessage" and not failed else None
+        self._record(Call(method, args, at=received, failed=failed, ts=ts))
         self._reply(request, status, json.dumps(body).encode(), "application/json", headers)
 
     def _control(self, request: BaseHTTPRequestHandler, what: str, args: dict[str, Any]) -> None:

@@ -87,3 +87,34 @@ def message_action(
         "message": {"type": "message", **message},
     }
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def block_actions(
+    action_id: str, value: str, *, user_id: str, team_id: str, channel_id: str | None, message_ts: str | None = None,
+    response_url: str = "", user_team_id: str | None = None, block_id: str = "actions",
+) -> tuple[str, str]:
+    """A button pressed in a message (`message_ts` in `channel_id`); its value is whatever the button carried."""
+    n = next(_ids)
+    payload: dict[str, Any] = {
+        "type": "block_actions", "trigger_id": f"{n}.{n}.trigger", "api_app_id": "A0LIAISON",
+        "team": {"id": team_id, "domain": "agency"},
+        "user": {"id": user_id, "team_id": user_team_id or team_id},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                     "action_ts": f"{1_700_000_000 + n}.000200"}],
+        "response_url": response_url,
+    }
+    if channel_id:
+        payload["channel"] = {"id": channel_id}
+        payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                                "is_ephemeral": message_ts is None}
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The buttons of a message, in order, each with the block it sits in (`block_id`)."""
+    found = []
+    for block in message.get("blocks") or []:
+        if block.get("type") == "actions":
+            found += [{**e, "block_id": block.get("block_id", "actions")} for e in block.get("elements", [])
+                      if e.get("type") == "button"]
+    return found

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
 from bot.commands import CommandSpec, Parsed, Sub, user_id_of, check_typed
@@ -14,7 +15,10 @@ from bot.render import modals
 from bot.render.updates import in_channel
 from bot.runtime import Runtime
 from bot.services import dates, milestones
-from handlers.context import actor_of, place_for
+from handlers import cards
+from handlers.cards import CardKind, Shown
+from handlers.context import place_for
+from handlers.interactive import Action, Form, Press, Submitted, Target
 from handlers.slash import register_command
 
 MILESTONE = CommandSpec(
@@ -44,25 +48,28 @@ COMMANDS = [MILESTONE]
 def register(app: App, rt: Runtime) -> None:
     register_command(app, rt, MILESTONE, {"add": _add, "done": _done, "move": _move, "list": _list})
 
-    @app.view(modals.MilestoneAddIds.CALLBACK)
-    def on_milestone_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        metadata, values = modals.read_milestone_add(body["view"])
-        for field_, typed in values.items():
-            check_typed(typed or "", "text", field_)
-        channel_id = metadata.get("channel_id", "")
-        name = milestones.check_name(values["name"] or "")
-        now = rt.clock.now()
-        place = place_for(rt, actor_of(context), channel_id, metadata.get("project"))
-        with rt.db.transaction() as session:
-            due = dates.parse_day(values["due"], place.timezone, now)
-            card = milestones.add(session, place, name, due, values["owner"], values["internal"], now)
-        ack()
-        today = dates.local_day(now, place.timezone)
-        post = render.added_post(card, place.name, today)
-        if _hidden_here(card.visibility, place.audience):
-            rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=place.actor.user_id, **post)
-        else:
-            rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": post})
+
+def _submitted(rt: Runtime, form: Submitted) -> None:
+    """The add-milestone form: checked like the command, its card posted in the channel it was opened in."""
+    assert form.place is not None
+    _, values = modals.read_milestone_add(form.view)
+    for field_, typed in values.items():
+        check_typed(typed or "", "text", field_)
+    name = milestones.check_name(values["name"] or "")
+    now, place = rt.clock.now(), form.place
+    with rt.db.transaction() as session:
+        due = dates.parse_day(values["due"], place.timezone, now)
+        card = milestones.add(session, place, name, due, values["owner"], values["internal"], now)
+        posts = not _hidden_here(card.visibility, place.audience) and bool(form.metadata.get("channel_id"))
+        if posts:
+            cards.post(rt, session, "milestone", card.id, form.metadata["channel_id"], place.audience)
+    if posts and card.after_project_due is None:
+        return  # its card says it
+    # Only the person who added it is told: that it is after the project's due date, or (an internal
+    # milestone added from the client's channel) that it was added.
+    reply = render.added_reply(card, dates.local_day(now, place.timezone), card_follows=posts)
+    rt.outbox.later(rt.client.chat_postEphemeral, channel=form.metadata.get("channel_id"),
+                    user=place.actor.user_id, **reply)
 
 
 def _owner(parsed: Parsed) -> str | None:
@@ -95,18 +102,22 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
         raise BadInput("When is it due? `/milestone add due=2026-12-15 Design sign-off`.", "due")
     now = rt.clock.now()
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
+    posts = not parsed.option("project")  # added from another channel: no card there
     with rt.db.transaction() as session:
         due = dates.parse_day(parsed.option("due"), place.timezone, now)
         card = milestones.add(session, place, name, due, owner, parsed.option("internal"), now)
-    today = dates.local_day(now, place.timezone)
-    return _visible_here(render.added_post(card, place.name, today), card.visibility, place.audience,
-                         bool(parsed.option("project")))
+        posts = posts and not _hidden_here(card.visibility, place.audience)
+        if posts:
+            cards.post(rt, session, "milestone", card.id, body["channel_id"], place.audience,
+                       body.get("response_url"))
+    return render.added_reply(card, dates.local_day(now, place.timezone), card_follows=posts)
 
 
 def _done(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
         card = milestones.done(session, place, parsed.text, rt.clock.now())
+        cards.refresh(rt, session, "milestone", card.id, body.get("response_url"))
     return _visible_here(render.done_post(card, place.name, actor.user_id), card.visibility, place.audience,
                          bool(parsed.option("project")))
 
@@ -119,6 +130,7 @@ def _move(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     with rt.db.transaction() as session:
         due = dates.parse_day(parsed.option("due"), place.timezone, now)
         card, before = milestones.move(session, place, parsed.text, due, now)
+        cards.refresh(rt, session, "milestone", card.id, body.get("response_url"))
     return render.moved_reply(card, before)
 
 
@@ -146,3 +158,31 @@ def _open_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) 
 
     rt.outbox.answer(body.get("response_url"), open_form)
     return {}
+
+
+def _find(session: Session, value: str, actor: Actor) -> Target:
+    key, milestone_id = milestones.target(session, value, actor.team_id)
+    return Target(key, milestone_id)
+
+
+def _mark_done(rt: Runtime, press: Press) -> dict[str, Any]:
+    """The "Mark done" button: the team only; a second press (or two at once) is told who marked it first."""
+    with rt.db.transaction() as session:
+        card = milestones.done(session, press.place, str(press.target.record_id), rt.clock.now())
+        cards.refresh(rt, session, "milestone", card.id)
+    return render.confirm(f"Marked {card.name} done.")
+
+
+def show_card(session: Session, milestone_id: int, audience: str) -> Shown | None:
+    found = milestones.shown(session, milestone_id)
+    if found is None:
+        return None
+    card, project_id, project_name, tz = found
+    if audience == "client" and card.visibility != "client":
+        return None  # never shown there; were it ever, its card goes
+    return Shown(project_id, render.milestone_card(card, project_name, tz, audience))
+
+
+ACTIONS = [Action(render.DONE_ACTION, _find, _mark_done)]
+FORMS = [Form(modals.MilestoneAddIds.CALLBACK, _submitted)]
+CARDS = [CardKind("milestone", show_card)]

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot import slack
@@ -22,7 +22,8 @@ from bot.services.overview import overview
 from bot.render.overview import overview_blocks
 from bot.services.digests import compose
 from bot.render import digests as render_digests
-from handlers.context import actor_of, place_for
+from handlers.context import place_for
+from handlers.interactive import Form, Submitted
 from handlers.slash import register_command
 
 PROJECT = CommandSpec(
@@ -94,22 +95,23 @@ def register(app: App, rt: Runtime) -> None:
         "schedule": _schedule, "digest": _digest, "edit": _edit, "unlink": _unlink,
     })
 
-    @app.view(modals.ProjectCreateIds.CALLBACK)
-    def on_create_project_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        channel_id, values = modals.read_project_create(body["view"])
-        for field_, typed in values.items():
-            check_typed(typed or "", "text", field_)
-        actor = actor_of(context)
-        now = rt.clock.now()
-        draft = projects.draft_project(
-            values["name"] or "", client=values["client"], due=values["due"], tz=values["tz"], key=values["key"],
-            default_tz=rt.settings.timezone, now=now,
-        )
-        channel = slack.channel_facts(rt.quick, channel_id)
-        with rt.db.transaction() as session:
-            card = projects.create_project(session, actor, draft, channel, now)
-        ack()
-        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.created_post(card)})
+
+def _create_submitted(rt: Runtime, form: Submitted) -> None:
+    """The create-project form: no project to check rights on yet, only that a team member fills it in."""
+    channel_id, values = modals.read_project_create(form.view)
+    for field_, typed in values.items():
+        check_typed(typed or "", "text", field_)
+    require_team_member(form.actor, "create projects")
+    now = rt.clock.now()
+    draft = projects.draft_project(
+        values["name"] or "", client=values["client"], due=values["due"], tz=values["tz"], key=values["key"],
+        default_tz=rt.settings.timezone, now=now,
+    )
+    channel = slack.channel_facts(rt.quick, channel_id)
+    with rt.db.transaction() as session:
+        card = projects.create_project(session, form.actor, draft, channel, now)
+        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.created_post(card)},
+                        session=session)
 
 
 def _in_channel(body: dict[str, Any]) -> str:
@@ -284,3 +286,4 @@ def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
 
 
 JOBS = {"project.create": create_job, "project.link": link_job, "project.role": role_job}
+FORMS = [Form(modals.ProjectCreateIds.CALLBACK, _create_submitted, on_project=False)]

@@ -7,15 +7,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible
 from bot.errors import BadInput
 from bot.render import updates as render
 from bot.runtime import Runtime
-from bot import slack
-from bot.render.errors import post_failed
-from bot.services import cards, dates, updates
+from bot.services import dates, updates
+from handlers import cards
+from handlers.cards import CardKind, Shown
 from handlers.context import actor_of, place_for
 from handlers.slash import register_command
 
@@ -84,7 +85,7 @@ def _log_message(rt: Runtime, actor: Actor, channel_id: str, ts: str, text: str,
         card = updates.log_update(session, place, draft, rt.clock.now(), source=source, channel_id=channel_id,
                                   source_key=f"msg:{channel_id}:{ts}", **extra)
         if card is not None:  # its card is stored with it: a crash can't keep one and lose the other
-            rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": channel_id}, session=session)
+            cards.post(rt, session, "update", card.id, channel_id, place.audience)
     return card
 
 
@@ -99,8 +100,7 @@ def _log(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
         assert card is not None  # a command has no source key, so it is never a duplicate
         if not elsewhere:
             # The card is posted (not an in_channel answer) so that it can be changed in place when the update is.
-            rt.jobs.enqueue("update.card", {"update_id": card.id, "channel_id": body["channel_id"]},
-                            body.get("response_url"), session=session)
+            cards.post(rt, session, "update", card.id, body["channel_id"], place.audience, body.get("response_url"))
     if elsewhere:
         return {"response_type": "ephemeral", **render.update_card(card, place.timezone)}
     return render.logged_reply(card)
@@ -135,48 +135,17 @@ def _change(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], don
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
         card = change(session, place, update_id, rest, rt.clock.now())
-        rt.jobs.enqueue("update.cards", {"update_id": card.id}, body.get("response_url"), session=session)
+        cards.refresh(rt, session, "update", card.id, body.get("response_url"))
     return render.changed_reply(card, done)
 
 
-def card_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
-    """Post an update's card in a channel and remember where, so later changes reach it."""
-    channel_id = args["channel_id"]
-    with rt.db.read() as session:
-        found = updates.card_of(session, args["update_id"])
+def show_card(session: Session, update_id: int, audience: str) -> Shown | None:
+    """An update's card, the same in every channel it is shown in (a client channel only ever gets shared ones)."""
+    found = updates.card_of(session, update_id)
     if found is None or found[0].deleted:
         return None
     card, project_id, tz = found
-    try:
-        ts = slack.send(rt.client, channel_id, render.update_card(card, tz))
-    except (SlackApiError, SlackClientError) as e:
-        return post_failed(slack.error_code(e), channel_id)
-    if ts:
-        with rt.db.transaction() as session:
-            cards.remember(session, "update", card.id, project_id, channel_id, ts, rt.clock.now())
-    return None
-
-
-def cards_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
-    """After an edit, a hide or a delete: every card of the update is changed in place, or removed."""
-    with rt.db.read() as session:
-        found = updates.card_of(session, args["update_id"])
-        shown = cards.posted(session, "update", args["update_id"])
-    gone = found is None or found[0].deleted
-    failed = []
-    for channel_id, ts in shown:
-        try:
-            if gone:
-                rt.client.chat_delete(channel=channel_id, ts=ts)
-            else:
-                rt.client.chat_update(channel=channel_id, ts=ts, **render.update_card(found[0], found[2]))
-        except (SlackApiError, SlackClientError) as e:
-            if slack.error_code(e) != "message_not_found":  # someone deleted it in Slack already
-                failed.append((channel_id, slack.error_code(e)))
-    if gone:
-        with rt.db.transaction() as session:
-            cards.forget(session, "update", args["update_id"])
-    return render.cards_not_changed(failed) if failed else None
+    return Shown(project_id, render.update_card(card, tz))
 
 
 def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
@@ -190,4 +159,5 @@ def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     return render.duplicate_reply() if card is None else render.changed_reply(card, "logged")
 
 
-JOBS = {"update.card": card_job, "update.cards": cards_job, "update.capture": capture_job}
+JOBS = {"update.capture": capture_job}
+CARDS = [CardKind("update", show_card)]

@@ -150,6 +150,26 @@ class LiaisonServer:
             return Reply(200, json.dumps(later.args))
         return reply
 
+    def press(self, message: Any, label: str, *, user: str = "U0LEAD", channel: str | None = None) -> Reply:
+        """Press the button labelled `label` in a posted message (a chat.postMessage call of the stub), as Slack
+        sends it; the answer is what only the presser sees (through response_url)."""
+        channel = channel or message.args["channel"]
+        [button] = [b for b in payloads.buttons(message.args) if b["text"]["text"] == label]
+        return self.press_value(button["action_id"], button.get("value", ""), user=user, channel=channel,
+                                message_ts=message.ts, block_id=button["block_id"])
+
+    def press_value(self, action_id: str, value: str, *, user: str = "U0LEAD", channel: str | None = "C0INTERNAL",
+                    message_ts: str | None = None, block_id: str = "actions",
+                    team: str = TEAM, user_team: str | None = None) -> Reply:
+        """A block_actions request with any value, as a forger could send it."""
+        url = self.fake.response_url(channel or "none", user)
+        ack = self.send(payloads.block_actions(action_id, value, user_id=user, team_id=team, channel_id=channel,
+                                               message_ts=message_ts, response_url=url, user_team_id=user_team,
+                                               block_id=block_id))
+        assert ack.status == 200 and ack.body == "", ack
+        answer = self.fake.wait_for("response_url", timeout=15, where=lambda c: url.endswith(c.url))[0]
+        return Reply(200, json.dumps(answer.args))
+
     def event(self, event: dict[str, Any], event_id: str | None = None) -> Reply:
         return self.send(payloads.event(event, team_id=TEAM, event_id=event_id))
 

@@ -117,7 +117,7 @@ def test_an_over_long_or_odd_timezone_is_refused_cleanly(app, db, tz, says):
 
 def test_a_milestone_after_the_projects_due_date_is_added_with_a_warning(project, db):
     reply = project.command("add due=2027-04-15 Launch party", name="/milestone")
-    assert reply.json["response_type"] == "in_channel"
+    assert reply.json["response_type"] == "ephemeral"
     assert "Launch party" in reply.text
     assert ":warning: That is after the project's due date, Wed 31 Mar 2027." in reply.text
     [m] = milestones(db)
@@ -131,8 +131,9 @@ def test_the_form_warns_too_when_a_milestone_is_after_the_projects_due_date(proj
     view = project.fake.wait_for("views.open")[0].args["view"]
     good = project.submit(view, {"name": "Launch party", "due": "2027-04-15"})
     assert good.status == 200
-    posted = str(project.fake.wait_for("chat.postMessage")[0].args)
-    assert "Launch party" in posted and "That is after the project's due date, Wed 31 Mar 2027." in posted
+    assert "Launch party" in str(project.fake.wait_for("chat.postMessage")[0].args)
+    told = project.fake.wait_for("chat.postEphemeral")[0].args
+    assert told["user"] == "U0LEAD" and "That is after the project's due date, Wed 31 Mar 2027." in str(told)
     [m] = milestones(db)
     assert m.due_date == date(2027, 4, 15)
 

@@ -1,6 +1,7 @@
 """/milestone through signed requests: dates in words in the project's timezone, visibility, bad input."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -22,7 +23,9 @@ def milestones(db) -> list[Milestone]:
 ])
 def test_add_reads_dates_in_words(project, db, due, expected):
     reply = project.command(f"add due={due} owner=<@U0TEAM|sam> Design sign-off", name="/milestone")
-    assert reply.json["response_type"] == "in_channel" and "Design sign-off" in reply.text
+    assert reply.json["response_type"] == "ephemeral" and "Added" in reply.text and "card follows" in reply.text
+    [card] = project.fake.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "C0INTERNAL")
+    assert "Design sign-off" in json.dumps(card.args["blocks"]) and "<@U0TEAM>" in json.dumps(card.args["blocks"])
     [m] = milestones(db)
     assert (m.due_date, m.owner_id, m.visibility) == (expected, "U0TEAM", "client")
 
@@ -71,7 +74,10 @@ def test_done_move_list_and_unknown(project, db):
 
 def test_internal_milestone_added_in_client_channel_is_only_shown_to_its_author(project, db):
     reply = project.command("add due=2026-12-15 internal=yes Margin check", name="/milestone", channel="C0SHARED")
-    assert reply.json["response_type"] == "ephemeral"
+    assert reply.json["response_type"] == "ephemeral" and "Margin check" in reply.text
+    assert "card follows" not in reply.text
+    project.jobs.drain()
+    assert project.fake.calls_to("chat.postMessage") == []
 
 
 def test_clients_cannot_add_milestones(project, db):

@@ -48,3 +48,9 @@ def _post_problem(code: str, channel_id: str) -> str:
     }
     reason = reasons.get(code, f"Slack refused my message in <#{channel_id}> (`{code}`).")
     return f"{reason} Everything you entered is saved; `/project status` shows it."
+
+
+def cards_not_changed(failed: list[tuple[str, str]]) -> dict[str, Any]:
+    where = ", ".join(f"<#{channel}> (`{code}`)" for channel, code in failed)
+    text = f":warning: The change is saved, but Slack didn't let me change its card in {where}."
+    return ephemeral("Card not changed in every channel.", [section(text)])

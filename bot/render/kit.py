@@ -65,6 +65,13 @@ def button(text: str, action_id: str, value: str = "", style: str | None = None)
     return element
 
 
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
 def bulleted(items: Iterable[T], line: Callable[[T], str], most: int, empty: str = "_none_") -> str:
     """One mrkdwn list that fits a section: at most `most` lines, then "and N more"."""
     items = list(items)

@@ -71,12 +71,6 @@ def logged_reply(u: UpdateCard) -> dict[str, Any]:
     return ephemeral(f"Logged update #{u.id}.", [section(text)])
 
 
-def cards_not_changed(failed: list[tuple[str, str]]) -> dict[str, Any]:
-    where = ", ".join(f"<#{channel}> (`{code}`)" for channel, code in failed)
-    text = f":warning: The change is saved, but Slack didn't let me change its card in {where}."
-    return ephemeral("Card not changed in every channel.", [section(text)])
-
-
 def changed_reply(u: UpdateCard, what: str) -> dict[str, Any]:
     return ephemeral(f"Update #{u.id} {what}.", [section(f":white_check_mark: Update `#{u.id}` {what}.")])
 

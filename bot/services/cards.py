@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
 from storage import queries
-from storage.models import Card
+from storage.models import Card, ProjectChannel
 
 
 def remember(session: Session, kind: str, record_id: int, project_id: int, channel_id: str, ts: str,
@@ -26,3 +26,14 @@ def posted(session: Session, kind: str, record_id: int) -> list[tuple[str, str]]
 
 def forget(session: Session, kind: str, record_id: int) -> None:
     session.execute(delete(Card).where(Card.kind == kind, Card.record_id == record_id))
+
+
+def shown_in(session: Session, kind: str, record_id: int) -> list[tuple[str, str, str]]:
+    """(channel, ts, audience) of each card of the record, oldest first: a card outside the project's channels
+    (a direct message) shows what the team sees."""
+    rows = session.execute(
+        select(Card.channel_id, Card.ts, ProjectChannel.audience)
+        .outerjoin(ProjectChannel, and_(ProjectChannel.project_id == Card.project_id,
+                                        ProjectChannel.channel_id == Card.channel_id))
+        .where(Card.kind == kind, Card.record_id == record_id).order_by(Card.id))
+    return [(channel_id, ts, audience or "internal") for channel_id, ts, audience in rows]

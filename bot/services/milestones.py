@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, require_role
@@ -28,6 +28,7 @@ class MilestoneCard:
     visibility: str
     done_at: datetime | None
     after_project_due: date | None = None  # the project's due date, when `add` was given a later one
+    done_by: str | None = None
 
 
 def check_name(name: str) -> str:
@@ -62,10 +63,15 @@ def add(session: Session, place: Place, name: str, due: date, owner_id: str | No
 def done(session: Session, place: Place, ref: str, now: datetime) -> MilestoneCard:
     require_role(place.actor, INTERNAL_ROLES, "complete milestones")
     row = find(session, place, ref)
-    if row.done_at is not None:
-        raise BadInput(f"`{row.name}` was already done on {row.done_at.astimezone(ZoneInfo(place.timezone)):%d %b}.")
-    row.done_at, row.done_by = now, place.actor.user_id
-    session.flush()
+    # Only one of two people pressing at once marks it: the other is told who did, as if they had come later.
+    marked = session.execute(update(Milestone).where(Milestone.id == row.id, Milestone.done_at.is_(None))
+                             .values(done_at=now, done_by=place.actor.user_id))
+    session.refresh(row)
+    if not marked.rowcount:
+        assert row.done_at is not None
+        by = f" by <@{row.done_by}>" if row.done_by else ""
+        raise BadInput(f"`{row.name}` was already done{by} on "
+                       f"{row.done_at.astimezone(ZoneInfo(place.timezone)):%d %b}.")
     audit.record(session, place.actor, "milestone.done", f"milestone:{row.id}", now, place.project_id)
     return card(row)
 
@@ -117,4 +123,27 @@ def _find_open(session: Session, project_id: int, name: str) -> Milestone | None
 
 
 def card(row: Milestone) -> MilestoneCard:
-    return MilestoneCard(row.id, row.name, row.due_date, row.owner_id, row.visibility, row.done_at)
+    return MilestoneCard(row.id, row.name, row.due_date, row.owner_id, row.visibility, row.done_at,
+                         done_by=row.done_by)
+
+
+def target(session: Session, value: str, team_id: str) -> tuple[str, int]:
+    """The milestone a button names, and its project's key, if it is one of this workspace's; else NotFound."""
+    number = whole_number(value, 1, ID_MAX) if is_number(value) else None
+    found = None if number is None else session.execute(
+        select(Project.key, Milestone.id).join(Project, Project.id == Milestone.project_id)
+        .where(Milestone.id == number, Project.team_id == team_id)).first()
+    if found is None:
+        raise NotFound("That button names a milestone I can't find, so nothing was changed.")
+    return found[0], found[1]
+
+
+def shown(session: Session, milestone_id: int) -> tuple[MilestoneCard, int, str, str] | None:
+    """A milestone as its cards show it now, with its project's id, name and timezone; None when it is gone."""
+    found = session.execute(select(Milestone, Project.name, Project.timezone)
+                            .join(Project, Project.id == Milestone.project_id)
+                            .where(Milestone.id == milestone_id)).first()
+    if found is None:
+        return None
+    row, name, tz = found
+    return card(row), row.project_id, name, tz

@@ -1,0 +1,94 @@
+"""Living cards: a message the bot posts for a record is remembered (kind, record, channel, ts) and kept showing
+the record as it is now: changed in place with chat.update when the record changes, deleted when it is gone.
+
+Each feature declares its card kinds (`CARDS`): how a record is shown in a channel of a given audience. Posting
+and refreshing are jobs, queued in the transaction of the write they follow (`post` / `refresh` below).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.orm import Session
+
+from bot import slack
+from bot.jobs import JobFunction
+from bot.render.errors import cards_not_changed, post_failed
+from bot.runtime import Runtime
+from bot.services import cards
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Shown:
+    project_id: int
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CardKind:
+    name: str
+    # The record as a card in a channel of this audience ("internal" or "client"); None once it is gone.
+    show: Callable[[Session, int, str], Shown | None]
+
+
+def post(rt: Runtime, session: Session, kind: str, record_id: int, channel_id: str, audience: str,
+         response_url: str | None = None) -> None:
+    """Queue a card for the record in a channel, in `session`'s transaction (so the record and its card go
+    together); the person behind `response_url` is told if Slack refuses it."""
+    rt.jobs.enqueue("card.post", {"kind": kind, "record_id": record_id, "channel_id": channel_id,
+                                  "audience": audience}, response_url, session=session)
+
+
+def refresh(rt: Runtime, session: Session, kind: str, record_id: int, response_url: str | None = None) -> None:
+    """Queue the update in place of every card of the record, in `session`'s transaction."""
+    rt.jobs.enqueue("card.refresh", {"kind": kind, "record_id": record_id}, response_url, session=session)
+
+
+def card_jobs(kinds: Sequence[CardKind]) -> dict[str, JobFunction]:
+    by_name = {k.name: k for k in kinds}
+
+    def post_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
+        kind, record_id, channel_id = by_name[args["kind"]], args["record_id"], args["channel_id"]
+        with rt.db.read() as session:
+            shown = kind.show(session, record_id, args["audience"])
+        if shown is None:
+            return None
+        try:
+            ts = slack.send(rt.client, channel_id, shown.message)
+        except (SlackApiError, SlackClientError) as e:
+            return post_failed(slack.error_code(e), channel_id)
+        if ts:
+            with rt.db.transaction() as session:
+                cards.remember(session, kind.name, record_id, shown.project_id, channel_id, ts, rt.clock.now())
+        return None
+
+    def refresh_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
+        kind, record_id = by_name[args["kind"]], args["record_id"]
+        failed, gone = [], False
+        with rt.db.read() as session:
+            shown_in = cards.shown_in(session, kind.name, record_id)
+            views = {audience: kind.show(session, record_id, audience) for audience in {a for _, _, a in shown_in}}
+        for channel_id, ts, audience in shown_in:
+            shown = views[audience]
+            gone = gone or shown is None
+            try:
+                if shown is None:
+                    rt.client.chat_delete(channel=channel_id, ts=ts)
+                else:
+                    rt.client.chat_update(channel=channel_id, ts=ts, **shown.message)
+            except (SlackApiError, SlackClientError) as e:
+                if slack.error_code(e) != "message_not_found":  # someone deleted it in Slack already
+                    log.warning("%s card %s in %s not changed: %s", kind.name, record_id, channel_id,
+                                slack.error_code(e))
+                    failed.append((channel_id, slack.error_code(e)))
+        if gone:
+            with rt.db.transaction() as session:
+                cards.forget(session, kind.name, record_id)
+        return cards_not_changed(failed) if failed else None
+
+    return {"card.post": post_job, "card.refresh": refresh_job}
