@@ -167,8 +167,8 @@ def _link(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     key = parsed.option("project") or (parsed.text.split()[0] if parsed.text else "")
     if not key:
         raise BadInput("Which project? Name it: `/project link <key>` (`/project list` shows the keys).")
-    rt.jobs.enqueue("project.link", {"actor": asdict(actor), "channel_id": channel_id, "key": key},
-                    body.get("response_url"))
+    rt.jobs.enqueue("project.link", {"actor": asdict(actor), "channel_id": channel_id, "key": key,
+                                     "request": uuid.uuid4().hex}, body.get("response_url"))
     return {}
 
 
@@ -177,7 +177,7 @@ def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     channel = slack.channel_facts(rt.client, channel_id)
     place = place_for(rt, actor, None, args["key"])
     with rt.db.transaction() as session:
-        card = projects.link_channel(session, place, channel, rt.clock.now())
+        card = projects.link_channel(session, place, channel, rt.clock.now(), request=args.get("request"))
     audience = "client" if channel.is_ext_shared else "internal"
     problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
     return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
@@ -204,8 +204,8 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     role = words[1].lower()
 
     rt.jobs.enqueue("project.role", {"actor": asdict(actor), "target": target, "role": role,
-                                     "channel_id": body.get("channel_id"), "project": parsed.option("project")},
-                    body.get("response_url"))
+                                     "channel_id": body.get("channel_id"), "project": parsed.option("project"),
+                                     "request": uuid.uuid4().hex}, body.get("response_url"))
     return {}
 
 
@@ -218,7 +218,8 @@ def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, args["channel_id"], args["project"])
     with rt.db.transaction() as session:
         target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
-        card = projects.set_role(session, place, target, target_actor.is_external, role, now)
+        card = projects.set_role(session, place, target, target_actor.is_external, role, now,
+                                 request=args.get("request"))
     return render.role_reply(card, target, role)
 
 

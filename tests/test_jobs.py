@@ -5,11 +5,12 @@ import json
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.jobs import MAX_ATTEMPTS, JobRunner
 from handlers import job_kinds
-from storage.models import Job, Project
+from storage.models import AuditEntry, Job, Project
 
 
 def jobs(db) -> list[Job]:
@@ -128,3 +129,25 @@ def test_a_create_job_run_again_after_its_lease_ended_answers_as_the_first_time(
     assert "Created" in json.dumps(answer.args) and "already" not in json.dumps(answer.args)
     with db.read() as session:
         assert len(list(session.scalars(select(Project)))) == 1
+
+
+@pytest.mark.parametrize("command, channel, kind", [
+    ("link acme", "C0SHARED", "project.link"),
+    ("role <@U0TEAM|sam> team", "C0INTERNAL", "project.role"),
+    ("role <@U0TEAM|sam> remove", "C0INTERNAL", "project.role"),
+])
+def test_link_and_role_jobs_run_again_answer_as_the_first_time(app, db, command, channel, kind):
+    assert "Created" in app.command('create key=acme client="Acme Co" Acme Website').text
+    if command.endswith("remove"):
+        app.command("role <@U0TEAM|sam> team")
+    first = app.command(command, channel=channel).text
+    app.jobs.drain()
+    [job] = [j for j in jobs(db) if j.kind == kind][-1:]
+    url = app.fake.response_url(channel, "U0LEAD")
+    app.rt.jobs.enqueue(kind, job.args, url)  # the same job, as a runner taking it over would run it
+    again = json.dumps(app.fake.wait_for("response_url", where=lambda c: url.endswith(c.url))[0].args)
+    assert "already" not in again and "no role" not in again and "⚠️" not in again, again
+    assert "⚠️" not in first
+    with db.read() as session:
+        assert len(list(session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+            ("channel.link", "member.role")))))) == (2 if command.endswith("remove") else 1)

@@ -173,7 +173,7 @@ def create_project(
                                                   added_by=actor.user_id, added_at=now))
     except IntegrityError:
         existing = queries.project_by_key(session, actor.team_id, draft.key)
-        if existing is not None and request and _created_by_request(session, existing, request):
+        if existing is not None and _done_by_request(session, existing.id, "project.create", request):
             # This very request, done before: its job runs again after its lease ended. Answer as then.
             return card_of(existing)
         _check_channel_free(session, actor.team_id, channel)
@@ -196,11 +196,14 @@ def create_project(
     )
 
 
-def link_channel(session: Session, place: Any, channel: ChannelFacts, now: datetime) -> ProjectCard:
+def link_channel(session: Session, place: Any, channel: ChannelFacts, now: datetime,
+                 request: str | None = None) -> ProjectCard:
     """Bind a channel to the project; Slack decides its audience: shared with another org means client."""
     actor, project_id = place.actor, place.project_id
     require_role(actor, INTERNAL_ROLES, "link channels")
     project = _load(session, project_id)
+    if _done_by_request(session, project_id, "channel.link", request):
+        return card_of(project)
     if channel.is_archived:
         raise BadInput("This channel is archived; unarchive it first.")
     existing = queries.binding_for_channel(session, actor.team_id, channel.channel_id)
@@ -213,7 +216,8 @@ def link_channel(session: Session, place: Any, channel: ChannelFacts, now: datet
         session.flush()
     except IntegrityError:
         raise BadInput("This channel was just linked to another project.") from None
-    audit.record(session, actor, "channel.link", f"channel:{channel.channel_id}", now, project_id, audience=audience)
+    audit.record(session, actor, "channel.link", f"channel:{channel.channel_id}", now, project_id, audience=audience,
+                 request=request)
     return card_of(project)
 
 
@@ -224,10 +228,13 @@ def set_role(
     target_is_external: bool,
     role: str,
     now: datetime,
+    request: str | None = None,
 ) -> ProjectCard:
     actor, project_id = place.actor, place.project_id
     require_role(actor, ("lead",), "change roles")
     project = _load(session, project_id)
+    if _done_by_request(session, project_id, "member.role", request):
+        return card_of(project)
     if role not in (*ROLES, "remove"):
         names = ", ".join(f"`{r}`" for r in (*ROLES, "remove"))
         raise BadInput(f"`{role}` is not a role. Use one of {names}.", "role")
@@ -250,7 +257,7 @@ def set_role(
     session.flush()
     audit.record(
         session, actor, "member.role", f"user:{target_user}", now, project_id,
-        role=role, previous=current.role if current and role != "remove" else None,
+        role=role, previous=current.role if current and role != "remove" else None, request=request,
     )
     return card_of(project)
 
@@ -382,10 +389,13 @@ def _load(session: Session, project_id: int) -> Project:
     return project
 
 
-def _created_by_request(session: Session, project: Project, request: str) -> bool:
-    """Whether `request` (the id an ack gave its job) is the one that created the project, as its audit says."""
+def _done_by_request(session: Session, project_id: int, action: str, request: str | None) -> bool:
+    """Whether `request` (the id an ack gave its job) already did `action` on the project, as its audit says: the
+    job runs again after its lease ended, and answers as it did then."""
+    if not request:
+        return False
     details = session.scalars(select(AuditEntry.detail).where(
-        AuditEntry.project_id == project.id, AuditEntry.action == "project.create"))
+        AuditEntry.project_id == project_id, AuditEntry.action == action))
     return any(detail.get("request") == request for detail in details)
 
 
