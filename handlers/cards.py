@@ -49,23 +49,31 @@ def refresh(rt: Runtime, session: Session, kind: str, record_id: int, response_u
     rt.jobs.enqueue("card.refresh", {"kind": kind, "record_id": record_id}, response_url, session=session)
 
 
+def post_now(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, audience: str) -> str | None:
+    """Post the record's card and remember where (within a job); returns Slack's error code if it refused.
+    A record has one card per channel: a job run again after its lease ended doesn't post a second."""
+    with rt.db.read() as session:
+        shown = kind.show(session, record_id, audience)
+        if any(channel == channel_id for channel, _ in cards.posted(session, kind.name, record_id)):
+            return None
+    if shown is None:
+        return None
+    try:
+        ts = slack.send(rt.client, channel_id, shown.message)
+    except (SlackApiError, SlackClientError) as e:
+        return slack.error_code(e)
+    if ts:
+        with rt.db.transaction() as session:
+            cards.remember(session, kind.name, record_id, shown.project_id, channel_id, ts, rt.clock.now())
+    return None
+
+
 def card_jobs(kinds: Sequence[CardKind]) -> dict[str, JobFunction]:
     by_name = {k.name: k for k in kinds}
 
     def post_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
-        kind, record_id, channel_id = by_name[args["kind"]], args["record_id"], args["channel_id"]
-        with rt.db.read() as session:
-            shown = kind.show(session, record_id, args["audience"])
-        if shown is None:
-            return None
-        try:
-            ts = slack.send(rt.client, channel_id, shown.message)
-        except (SlackApiError, SlackClientError) as e:
-            return post_failed(slack.error_code(e), channel_id)
-        if ts:
-            with rt.db.transaction() as session:
-                cards.remember(session, kind.name, record_id, shown.project_id, channel_id, ts, rt.clock.now())
-        return None
+        code = post_now(rt, by_name[args["kind"]], args["record_id"], args["channel_id"], args["audience"])
+        return None if code is None else post_failed(code, args["channel_id"])
 
     def refresh_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
         kind, record_id = by_name[args["kind"]], args["record_id"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role, require_team_member
@@ -17,11 +18,14 @@ from bot.render import modals
 from bot.render import projects as render
 from bot.render.errors import with_post_problem
 from bot.runtime import Runtime
+from bot.services import cards as card_store
 from bot.services import dates, people, projects, schedule
 from bot.services.overview import overview
 from bot.render.overview import overview_blocks
 from bot.services.digests import compose
 from bot.render import digests as render_digests
+from handlers import cards
+from handlers.cards import CardKind, Shown
 from handlers.context import place_for
 from handlers.interactive import Form, Submitted
 from handlers.slash import register_command
@@ -110,8 +114,7 @@ def _create_submitted(rt: Runtime, form: Submitted) -> None:
     channel = slack.channel_facts(rt.quick, channel_id)
     with rt.db.transaction() as session:
         card = projects.create_project(session, form.actor, draft, channel, now)
-        rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.created_post(card)},
-                        session=session)
+        cards.post(rt, session, "project", card.id, channel_id, "internal")
 
 
 def _in_channel(body: dict[str, Any]) -> str:
@@ -150,7 +153,7 @@ def create_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     with rt.db.transaction() as session:
         card = projects.create_project(session, actor, draft, channel, datetime.fromisoformat(args["now"]),
                                        request=args.get("request"))
-    problem = slack.post(rt.client, channel_id, render.created_post(card))
+    problem = cards.post_now(rt, PROJECT_CARD, card.id, channel_id, "internal")
     return with_post_problem(render.created_reply(card), problem, channel_id)
 
 
@@ -178,6 +181,7 @@ def link_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, None, args["key"])
     with rt.db.transaction() as session:
         card = projects.link_channel(session, place, channel, rt.clock.now(), request=args.get("request"))
+        cards.refresh(rt, session, "project", place.project_id)
     audience = "client" if channel.is_ext_shared else "internal"
     problem = slack.post(rt.client, channel_id, render.linked_post(card, audience))
     return with_post_problem(render.linked_reply(card, audience), problem, channel_id)
@@ -220,6 +224,7 @@ def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
         target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
         card = projects.set_role(session, place, target, target_actor.is_external, role, now,
                                  request=args.get("request"))
+        cards.refresh(rt, session, "project", place.project_id)
     return render.role_reply(card, target, role)
 
 
@@ -273,6 +278,8 @@ def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
         card, changed = projects.edit_project(session, place, changes, rt.settings.timezone, rt.clock.now())
+        if changed:
+            cards.refresh(rt, session, "project", place.project_id)
     return render.edited_reply(card, changed)
 
 
@@ -281,10 +288,22 @@ def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     place = place_for(rt, actor, channel_id, None)
     with rt.db.transaction() as session:
         channel = projects.unlink_channel(session, place, channel_id, rt.clock.now())
+        card_store.forget_in(session, place.project_id, channel_id)  # no longer kept up to date there
+        cards.refresh(rt, session, "project", place.project_id)
         rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)},
                         session=session)
     return render.unlinked_reply(place.key, channel)
 
 
+def show_card(session: Session, project_id: int, audience: str) -> Shown | None:
+    """The project's card, shown in its internal channels only (it names the team and the channels)."""
+    card = projects.shown(session, project_id)
+    if card is None or audience != "internal":
+        return None
+    return Shown(project_id, render.created_post(card))
+
+
+PROJECT_CARD = CardKind("project", show_card)
+CARDS = [PROJECT_CARD]
 JOBS = {"project.create": create_job, "project.link": link_job, "project.role": role_job}
 FORMS = [Form(modals.ProjectCreateIds.CALLBACK, _create_submitted, on_project=False)]

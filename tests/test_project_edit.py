@@ -59,3 +59,17 @@ def test_unlink_a_client_channel_but_never_the_last_internal_one(project, db):
     assert any("no longer linked" in p for p in posts(project.fake, "C0SHARED"))
     assert count(db, AuditEntry, AuditEntry.action == "channel.unlink") == 1
     assert "isn't linked" in project.command("status", channel="C0SHARED").text
+
+
+def test_the_projects_card_follows_edits_and_roles_in_place(app, db):
+    """The card posted when the project was created is changed in place, not posted again."""
+    assert "Created" in app.command('create key=acme client="Acme Co" due=2027-03-31 Acme Website').text
+    app.jobs.drain()
+    [created] = app.fake.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "C0INTERNAL")
+    app.command('edit name="Acme Site"')
+    app.command("role <@U0TEAM|sam> team")
+    app.jobs.drain()
+    changed = app.fake.wait_for("chat.update", count=2)
+    assert {(c.args["channel"], c.args["ts"]) for c in changed} == {("C0INTERNAL", created.ts)}
+    assert "Acme Site" in str(changed[-1].args["blocks"]) and "<@U0TEAM>" in str(changed[-1].args["blocks"])
+    assert len(posts(app.fake, "C0INTERNAL")) == 1

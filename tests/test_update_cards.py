@@ -62,9 +62,9 @@ def only_update(db) -> Update:
         return session.scalars(select(Update)).one()
 
 
-def db_cards(db) -> list[Card]:
+def db_cards(db) -> list[Card]:  # the cards of updates
     with db.read() as session:
-        return list(session.scalars(select(Card).order_by(Card.id)))
+        return list(session.scalars(select(Card).where(Card.kind == "update").order_by(Card.id)))
 
 
 def test_an_edited_update_says_edited_on_its_card_in_lists_and_in_the_digest(project, db):

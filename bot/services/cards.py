@@ -37,3 +37,8 @@ def shown_in(session: Session, kind: str, record_id: int) -> list[tuple[str, str
                                         ProjectChannel.channel_id == Card.channel_id))
         .where(Card.kind == kind, Card.record_id == record_id).order_by(Card.id))
     return [(channel_id, ts, audience or "internal") for channel_id, ts, audience in rows]
+
+
+def forget_in(session: Session, project_id: int, channel_id: str) -> None:
+    """A channel unlinked from the project: its cards there are left as they are, no longer kept up to date."""
+    session.execute(delete(Card).where(Card.project_id == project_id, Card.channel_id == channel_id))

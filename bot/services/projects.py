@@ -70,6 +70,7 @@ class ProjectCard:
     created_by: str
     channels: tuple[ChannelCard, ...]
     members: tuple[MemberCard, ...]
+    id: int = 0
 
     def channels_for(self, audience: str) -> tuple[ChannelCard, ...]:
         return tuple(c for c in self.channels if c.audience == audience and not c.is_archived)
@@ -192,7 +193,7 @@ def create_project(
         key=draft.key, name=draft.name, client=draft.client, due=draft.due, timezone=draft.timezone,
         created_by=actor.user_id,
         channels=(ChannelCard(channel.channel_id, channel.name[:200], "internal", False),),
-        members=(MemberCard(actor.user_id, "lead"),),
+        members=(MemberCard(actor.user_id, "lead"),), id=project_id,
     )
 
 
@@ -379,7 +380,14 @@ def card_of(project: Project) -> ProjectCard:
         created_by=project.created_by,
         channels=tuple(ChannelCard(c.channel_id, c.name, c.audience, c.is_archived) for c in project.channels),
         members=tuple(MemberCard(m.user_id, m.role) for m in project.members),
+        id=project.id,
     )
+
+
+def shown(session: Session, project_id: int) -> ProjectCard | None:
+    """The project as its cards show it now; None when it is gone."""
+    project = queries.project_with_people(session, project_id)
+    return None if project is None else card_of(project)
 
 
 def _load(session: Session, project_id: int) -> Project:
