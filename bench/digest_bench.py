@@ -24,7 +24,7 @@ from sqlalchemy import event, insert, text  # noqa: E402
 
 from bot.render.digests import digest_message  # noqa: E402
 from bot.services.digests import compose  # noqa: E402
-from scheduler.service import COMPOSE_BATCH  # noqa: E402
+from scheduler.digests import COMPOSE_BATCH  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,1 +1,1 @@
-"""The clock side: APScheduler jobs that post digests and reminders (built by a later issue)."""
+"""The clock side: every tick, each registered kind (scheduler/kinds.py) plans what is due; the ledger sends it once."""

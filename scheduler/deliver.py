@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import slack
+from scheduler.plan import CardRef
 
 log = logging.getLogger(__name__)
 GONE = {"is_archived", "channel_is_archived"}  # unbound; other failures are retried by the next run
@@ -33,6 +34,8 @@ class Outgoing:
     channel_id: str
     payload: dict[str, Any]
     label: str
+    project_id: int | None = None
+    card: CardRef | None = None  # once posted, remembered as a card of this record (with the delivery, at once)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bot.services import cards
 from scheduler.plan import Existing, Planned
 from storage import queries
 from storage.db import Database
@@ -24,10 +25,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # a sender that died mid-delivery leaves it to be retried after this
 
 
-def claim_new(session: Session, item: Planned, now: datetime) -> int | None:
+def claim_new(session: Session, item: Planned[Any], now: datetime) -> int | None:
     return queries.insert_or_ignore(session, Delivery, dict(
         project_id=item.project_id, kind=item.kind, occurrence=item.occurrence, channel_id=item.channel_id,
-        due_at=item.due_at, state="sending", attempts=1, lease_until=now + LEASE,
+        subject=item.subject_key, due_at=item.due_at, state="sending", attempts=1, lease_until=now + LEASE,
     ), returning=Delivery.id)
 
 
@@ -40,10 +41,10 @@ def claim_retry(session: Session, row: Existing, now: datetime) -> int | None:
     return row.id if taken == 1 else None
 
 
-def record_skipped(session: Session, item: Planned, now: datetime) -> None:
+def record_skipped(session: Session, item: Planned[Any], now: datetime) -> None:
     created = queries.insert_or_ignore(session, Delivery, dict(
         project_id=item.project_id, kind=item.kind, occurrence=item.occurrence, channel_id=item.channel_id,
-        due_at=item.due_at, state="skipped", attempts=0, error="older than the grace period when the bot ran",
+        subject=item.subject_key, due_at=item.due_at, state="skipped", attempts=0, error="older than the grace period when the bot ran",
     ), returning=Delivery.id)
     if created is not None:
         log.warning("skipped %s %s for project %s in %s: due %s, older than the grace period",
@@ -54,7 +55,8 @@ class Recorder:
     """Writes what became of each post as soon as it is known, several per transaction when posts finish together.
 
     One thread writes: whatever finished while it wrote the last batch goes in the next (a group commit), so a
-    post is recorded within about one transaction's time of Slack's answer, without a transaction per post.
+    post is recorded within about one transaction's time of Slack's answer, without a transaction per post. A post
+    that is to be a card of a record (Outgoing.card) becomes one in the transaction that records it as sent.
     """
 
     def __init__(self, db: Database, clock: Any):
@@ -97,6 +99,9 @@ class Recorder:
                     for o in outcomes:
                         if o.error is None:
                             sent(session, o.item.delivery_id, o.ts, now)
+                            if o.item.card is not None and o.ts:  # the post becomes a card of its record
+                                cards.remember(session, o.item.card.kind, o.item.card.record_id, o.item.project_id,
+                                               o.item.channel_id, o.ts, now)
                         else:
                             failed(session, o.item.delivery_id, o.error)
                 return

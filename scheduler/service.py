@@ -1,5 +1,8 @@
 """The scheduler: every tick, plan what is due, claim it in the ledger, compose it, post it, record it.
 
+What is due is planned, and its messages composed, by each registered kind (scheduler/kinds.py: digests, quiet
+nudges, milestone reminders); this module and the ledger know none of them by name.
+
 APScheduler only wakes the tick; what is due is computed from the projects' schedules and the ledger, so a
 restart catches up missed occurrences (within the grace period) and any number of schedulers sharing the
 database deliver each occurrence once.
@@ -7,8 +10,9 @@ database deliver each occurrence once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,15 +22,14 @@ from bot.render import digests as render
 from bot.render import projects as render_projects
 from bot.runtime import Runtime
 from bot.services import channels as channel_events
-from bot.services.digests import compose, kind_of
-from scheduler import ledger
+from scheduler import digests, ledger
 from scheduler.deliver import GONE, Outcome, Outgoing, post_all
-from scheduler.plan import Plan, Planned, plan
-from storage.models import Member, Project, ProjectChannel
+from scheduler.kinds import KINDS
+from scheduler.plan import Composed, Plan, Planned, ScheduledKind, owner, plan
+from storage.models import Member, Project
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30
-COMPOSE_BATCH = 200
 
 
 @dataclass
@@ -38,23 +41,19 @@ class TickReport:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-def tick(rt: Runtime, concurrency: int = 32) -> TickReport:
+def tick(rt: Runtime, concurrency: int = 32, kinds: Sequence[ScheduledKind[Any]] = KINDS) -> TickReport:
     now = rt.clock.now()
     grace = timedelta(hours=rt.settings.grace_hours)
     with rt.db.read() as session:
-        todo = plan(session, now, grace)
-    return _deliver(rt, todo, now, concurrency)
+        todo = plan(session, now, grace, kinds)
+    return _deliver(rt, todo, now, concurrency, kinds)
 
 
 def post_now(rt: Runtime, project_id: int, now: datetime) -> TickReport:
     """`/project digest`: one occurrence of its own ("manual" at this minute) through the same ledger."""
     with rt.db.read() as session:
-        bindings = session.execute(select(ProjectChannel.channel_id, ProjectChannel.audience).where(
-            ProjectChannel.project_id == project_id, ProjectChannel.is_archived.is_(False))).all()
-    occurrence = "manual " + now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    items = [Planned(project_id, kind_of(audience), occurrence, channel_id, now, audience)
-             for channel_id, audience in bindings]
-    return _deliver(rt, Plan(items, [], []), now, concurrency=8)
+        items = digests.manual(session, project_id, now)
+    return _deliver(rt, Plan(items, [], []), now, 8, (digests.DIGESTS,))
 
 
 def post_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
@@ -66,9 +65,10 @@ def post_now_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
 JOBS = {"digest.now": post_now_job}
 
 
-def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickReport:
+def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int,
+             kinds: Sequence[ScheduledKind[Any]]) -> TickReport:
     report = TickReport(skipped=len(todo.skip))
-    mine: list[tuple[int, Planned]] = []
+    mine: list[tuple[int, Planned[Any]]] = []
     first_tries: set[int] = set()
     with rt.db.transaction() as session:
         for item in todo.skip:
@@ -86,7 +86,7 @@ def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickRe
                 mine.append((delivery_id, item))
     if not mine:
         return report
-    outgoing = compose_all(rt, mine, now)
+    outgoing = compose_all(rt, mine, now, kinds)
 
     with ledger.Recorder(rt.db, rt.clock) as recorder:
         outcomes = post_all(rt.bulk, outgoing, concurrency, recorder.record)
@@ -100,44 +100,22 @@ def _deliver(rt: Runtime, todo: Plan, now: datetime, concurrency: int) -> TickRe
     return report
 
 
-def compose_all(rt: Runtime, mine: list[tuple[int, Planned]], now: datetime) -> list[Outgoing]:
-    """Messages for the claimed deliveries; each digest is composed once per (project, audience, occurrence)."""
-    digests: dict[tuple[int, str, str], dict[str, Any]] = {}
-    wanted: dict[str, set[int]] = {}
-    for _, item in mine:
-        if item.kind.startswith("digest."):
-            wanted.setdefault(item.occurrence, set()).add(item.project_id)
-    names: dict[int, tuple[str, str]] = {}
-    with rt.db.read() as session:
-        for occurrence, project_ids in wanted.items():
-            ids = sorted(project_ids)
-            at = next(item.due_at for _, item in mine if item.occurrence == occurrence)
-            for start in range(0, len(ids), COMPOSE_BATCH):
-                for (project_id, audience), digest in compose(session, ids[start:start + COMPOSE_BATCH], now,
-                                                              occurrence=at).items():
-                    digests[(project_id, audience, occurrence)] = render.digest_message(digest)
-        others = {item.project_id for _, item in mine if not item.kind.startswith("digest.")}
-        if others:
-            for pid, name, key in session.execute(select(Project.id, Project.name, Project.key)
-                                                  .where(Project.id.in_(others))):
-                names[pid] = (name, key)
-    outgoing = []
+def compose_all(rt: Runtime, mine: list[tuple[int, Planned[Any]]], now: datetime,
+                kinds: Sequence[ScheduledKind[Any]]) -> list[Outgoing]:
+    """Messages for the claimed deliveries, in their order: each kind composes all of its own at once."""
+    by_kind: dict[ScheduledKind[Any], list[tuple[int, Planned[Any]]]] = {}
     for delivery_id, item in mine:
-        if item.kind.startswith("digest."):
-            payload = digests[(item.project_id, item.audience, item.occurrence)]
-        elif item.kind == "nudge.quiet":
-            name, key = names[item.project_id]
-            payload = render.quiet_nudge(name, key, item.quiet_days)
-        else:
-            assert item.milestone is not None
-            # A reminder's due_at is 09:00 in the project's zone, so its date is the project's today.
-            payload = render.reminder_message(item.kind, names[item.project_id][0], item.milestone,
-                                              item.due_at.date(), item.audience)
-        outgoing.append(Outgoing(delivery_id, item.channel_id, payload, f"{item.kind} {item.occurrence}"))
-    return outgoing
+        by_kind.setdefault(owner(kinds, item.kind), []).append((delivery_id, item))
+    composed: dict[int, Composed] = {}
+    with rt.db.read() as session:
+        for kind, claimed in by_kind.items():
+            messages = kind.compose(session, [item for _, item in claimed], now)
+            composed.update({delivery_id: c for (delivery_id, _), c in zip(claimed, messages, strict=True)})
+    return [Outgoing(delivery_id, item.channel_id, composed[delivery_id].payload, f"{item.kind} {item.occurrence}",
+                     item.project_id, composed[delivery_id].card) for delivery_id, item in mine]
 
 
-def _handle_failures(rt: Runtime, failed: list[Outcome], items: dict[int, Planned], first_tries: set[int],
+def _handle_failures(rt: Runtime, failed: list[Outcome], items: dict[int, Planned[Any]], first_tries: set[int],
                      now: datetime) -> None:
     """A gone channel is unbound and the lead told; a channel we can't join is reported to the lead, once."""
     for outcome in failed:
@@ -155,7 +133,7 @@ def _handle_failures(rt: Runtime, failed: list[Outcome], items: dict[int, Planne
                                   "I'm not in that channel. Invite me with `/invite @Liaison`; I'll try again.")
 
 
-def _tell_leads(rt: Runtime, item: Planned, text: str) -> None:
+def _tell_leads(rt: Runtime, item: Planned[Any], text: str) -> None:
     with rt.db.read() as session:
         leads = list(session.scalars(select(Member.user_id).where(Member.project_id == item.project_id,
                                                                   Member.role == "lead")))

@@ -244,6 +244,7 @@ class Delivery(Base):
         UniqueConstraint("project_id", "kind", "occurrence", "channel_id"),
         Index("ix_deliveries_due_at", "due_at"),  # the scheduler's look back over recent occurrences
         Index("ix_deliveries_last_sent", "project_id", "kind", "state", "due_at"),  # "since the last digest"
+        Index("ix_deliveries_subject", "subject"),  # a kind counting its past deliveries about a record
         CheckConstraint("state IN ('sending', 'sent', 'failed', 'skipped')", name="state"),
     )
 
@@ -252,6 +253,8 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(32))
     occurrence: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str] = mapped_column(String(32))
+    # What it is about beyond the project, as its kind names it ("milestone:12:2026-12-01"); None for a digest.
+    subject: Mapped[str | None] = mapped_column(String(80))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)

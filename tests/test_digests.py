@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.errors import BadInput
 from bot.render.digests import digest_message
 from bot.services import schedule
-from bot.services.digests import Digest, DigestUpdate
+from bot.services.digests import Digest, DigestUpdate, DueSoon, Overdue, Updates
 from bot.services.milestones import MilestoneCard
 from storage.models import Project
 from tests.helpers import acme, posts
@@ -95,8 +95,8 @@ def test_a_long_digest_fits_block_kit_and_says_how_many_more():
     at = datetime(2026, 11, 30, 9, tzinfo=UTC)
     updates = [DigestUpdate(i, "U1", "x" * 2900 + " <!here>", "green", 50, "client", at) for i in range(10)]
     milestones = [MilestoneCard(i, f"M{i} <!channel>", at.date(), "U2", "client", None) for i in range(80)]
-    digest = Digest(1, "acme", "Acme", None, "UTC", "client", "green", 50, at, at, updates=updates,
-                    updates_total=57, due_soon=milestones[:40], overdue=milestones[40:])
+    digest = Digest(1, "acme", "Acme", None, "UTC", "client", "green", 50, at, at, sections=(
+        Updates(tuple(updates), 57), Overdue(tuple(milestones[40:])), DueSoon(tuple(milestones[:40]))))
     message = digest_message(digest)
     assert len(message["blocks"]) <= 50
     texts = [b["text"]["text"] for b in message["blocks"] if b.get("type") == "section" and "text" in b]

@@ -1,16 +1,29 @@
-"""Digest and reminder messages (pure). A client digest is rendered from client-visible data only."""
+"""Digest and reminder messages (pure). A client digest is rendered from client-visible data only: each section
+has one renderer (`RENDERERS`), and a section that does not declare the digest's audience is refused."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.markup import to_mrkdwn
-from bot.render.kit import MAX_MESSAGE_BLOCKS, bulleted, context, divider, fields, header, message, section
+from bot.render.kit import (
+    MAX_MESSAGE_BLOCKS,
+    Block,
+    actions,
+    bulleted,
+    context,
+    divider,
+    fields,
+    header,
+    message,
+    section,
+)
 from bot.render.mentions import client_footer
-from bot.render.milestones import milestone_line
+from bot.render.milestones import done_button, milestone_line
 from bot.render.updates import health_badge
-from bot.services.digests import Digest, DigestUpdate
+from bot.services.digests import ComingUp, Digest, DigestUpdate, Done, DueSoon, Overdue, Section, Updates
 from bot.services.milestones import MilestoneCard
 
 MOST = 10
@@ -24,44 +37,71 @@ def _update_line(u: DigestUpdate, tz: str) -> str:
     return f"{when} <@{u.author_id}>: {text}" + (f" — {badge}" if badge else "") + mark
 
 
+def _since(d: Digest) -> str:
+    return d.since.astimezone(ZoneInfo(d.timezone)).strftime("%a %d %b")
+
+
+def _milestones(title: str, milestones: tuple[MilestoneCard, ...], d: Digest, most: int = MOST,
+                empty: str = "_none_") -> Block:
+    today = d.today
+    return section(f"*{title}*\n{bulleted(milestones, lambda m: milestone_line(m, today, with_id=False), most, empty)}")
+
+
+def _updates(s: Updates, d: Digest) -> list[Block]:
+    if d.quiet:
+        return [section(f":zzz: A quiet period: no updates or completed milestones since {_since(d)}.")]
+    more = s.total - len(s.shown)
+    body = bulleted(s.shown, lambda u: _update_line(u, d.timezone), most=MOST, empty="_no updates_")
+    if more > 0 and "more_" not in body:
+        body += f"\n_…and {more} more_"
+    return [section(f"*Updates* ({s.total})\n{body}")]
+
+
+def _done(s: Done, d: Digest) -> list[Block]:
+    return [_milestones("Done", s.milestones, d)] if s.milestones else []
+
+
+def _overdue(s: Overdue, d: Digest) -> list[Block]:
+    return [_milestones("Overdue", s.milestones, d)] if s.milestones else []
+
+
+def _due_soon(s: DueSoon, d: Digest) -> list[Block]:
+    return [_milestones("Due in the next 14 days", s.milestones, d, empty="_nothing_")]
+
+
+def _coming_up(s: ComingUp, d: Digest) -> list[Block]:
+    return [_milestones("Coming up", s.milestones, d, most=5)] if d.quiet and s.milestones else []
+
+
+# One renderer per kind of section (bot.services.digests): the section and its digest in, blocks out.
+RENDERERS: dict[type[Section], Callable[[Any, Digest], list[Block]]] = {
+    Updates: _updates,
+    Done: _done,
+    Overdue: _overdue,
+    DueSoon: _due_soon,
+    ComingUp: _coming_up,
+}
+
+
 def digest_message(d: Digest) -> dict[str, Any]:
-    tz, today = d.timezone, d.today
-    since = d.since.astimezone(ZoneInfo(tz)).strftime("%a %d %b")
     title = f"{'Digest' if d.audience == 'internal' else 'Project update'}: {d.name}"
     badge = health_badge(d.health, d.progress) or "_not reported yet_"
-    facts = [("Health", badge), ("Since", since)]
+    facts = [("Health", badge), ("Since", _since(d))]
     if d.client and d.audience == "internal":
         facts.append(("Client", to_mrkdwn(d.client)))
-    blocks: list[dict[str, Any]] = [header(title), fields(facts)]
-
-    def line(m: MilestoneCard) -> str:
-        return milestone_line(m, today, with_id=False)
-
-    if d.quiet:
-        blocks.append(section(f":zzz: A quiet period: no updates or completed milestones since {since}."))
-    else:
-        more = d.updates_total - len(d.updates)
-        body = bulleted(d.updates, lambda u: _update_line(u, tz), most=MOST, empty="_no updates_")
-        if more > 0 and "more_" not in body:
-            body += f"\n_…and {more} more_"
-        blocks.append(section(f"*Updates* ({d.updates_total})\n{body}"))
-        if d.done:
-            blocks.append(section(f"*Done*\n{bulleted(d.done, line, most=MOST)}"))
-    if d.overdue:
-        blocks.append(section(f"*Overdue*\n{bulleted(d.overdue, line, most=MOST)}"))
-    blocks.append(section(f"*Due in the next 14 days*\n{bulleted(d.due_soon, line, most=MOST, empty='_nothing_')}"))
-    if d.quiet and d.coming:
-        blocks.append(section(f"*Coming up*\n{bulleted(d.coming, line, most=5)}"))
-    for title_, lines in d.extra:
-        blocks.append(section(f"*{title_}*\n{bulleted(lines, str, most=MOST)}"))
+    blocks: list[Block] = [header(title), fields(facts)]
+    for s in d.sections:
+        if d.audience not in s.audiences:  # compose never hands one over; a hand-made digest must not either
+            raise AssertionError(f"a {type(s).__name__} section is not for the {d.audience} digest")
+        blocks += RENDERERS[type(s)](s, d)
     if d.audience == "internal":
         footer = f"`{d.key}` · sent to the team by Liaison · `/project digest preview` shows it now"
     else:
         footer = f"Sent to you by Liaison · {client_footer()}"  # clients can't use our slash commands
     blocks += [divider(), context(footer)]
     fallback = f"{'Digest' if d.audience == 'internal' else 'Project update'}: {to_mrkdwn(d.name)}"
-    return message(f"{fallback} ({'quiet period' if d.quiet else f'{d.updates_total} updates'})",
-                   blocks[:MAX_MESSAGE_BLOCKS])
+    total = sum(s.total for s in d.sections if isinstance(s, Updates))
+    return message(f"{fallback} ({'quiet period' if d.quiet else f'{total} updates'})", blocks[:MAX_MESSAGE_BLOCKS])
 
 
 REMINDER_TEXT = {
@@ -80,9 +120,11 @@ def reminder_message(kind: str, project_name: str, m: MilestoneCard, today: date
     owner = f" <@{m.owner_id}>" if m.owner_id and owner_mention and audience == "internal" else ""
     icon = ":warning:" if kind == "reminder.overdue" else ":alarm_clock:"
     text = f"{icon}{owner} *{to_mrkdwn(m.name)}* on *{to_mrkdwn(project_name)}* {what} ({m.due:%a %d %b})."
-    if audience == "internal":
-        text += " `/milestone done` or `/milestone move` when it changes."
-    return message(f"{to_mrkdwn(m.name)} {what}", [section(text)])
+    if audience != "internal":
+        return message(f"{to_mrkdwn(m.name)} {what}", [section(text)])
+    text += " `/milestone done` or `/milestone move` when it changes."
+    # The team's reminder is kept as one of the milestone's cards (scheduler.reminders): it changes with it.
+    return message(f"{to_mrkdwn(m.name)} {what}", [section(text), actions(done_button(m.id))])
 
 
 def quiet_nudge(project_name: str, key: str, days: int) -> dict[str, Any]:

@@ -1,10 +1,22 @@
 """Digest content: what the internal and the client digest of each project say, composed for many projects at
-once in a constant number of queries (no query per project), and only client-visible items for clients."""
+once in a constant number of queries (no query per project), and only client-visible items for clients.
+
+A digest is a head (project, health, since when) and typed sections, filled by the providers in `SECTIONS`, in
+that order. To add a section (change requests, CSAT, risks):
+  1. a frozen dataclass subclassing `Section`, with the data it shows and its `audiences` (internal by default);
+  2. a provider: a function (session, batch) -> (digest, section) pairs, for every digest of the batch, in a
+     constant number of queries whatever the number of projects; listed with the kinds it fills in `SECTIONS`;
+  3. one pure renderer in bot.render.digests, listed in its `RENDERERS`.
+A provider is only given digests of the audiences its sections declare, and compose refuses a section handed to
+an audience it does not declare: a client digest can't show what is meant for the team.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +33,19 @@ AUDIENCES = ("internal", "client")
 
 
 @dataclass(frozen=True)
+class Section:
+    """A part of a digest: the data it shows. `audiences` says whose digest may show it (only the team's unless a
+    subclass says otherwise); `happened` counts what it reports as done since the last digest (none anywhere makes
+    a quiet period)."""
+
+    audiences: ClassVar[tuple[str, ...]] = ("internal",)
+
+    @property
+    def happened(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
 class DigestUpdate:
     id: int
     author_id: str
@@ -32,7 +57,54 @@ class DigestUpdate:
     edited: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
+class Updates(Section):
+    """The latest updates since the last digest (at most UPDATES_SHOWN), and how many there were."""
+
+    audiences = AUDIENCES
+    shown: tuple[DigestUpdate, ...] = ()
+    total: int = 0
+
+    @property
+    def happened(self) -> int:
+        return self.total
+
+
+@dataclass(frozen=True)
+class Done(Section):
+    """Milestones completed since the last digest."""
+
+    audiences = AUDIENCES
+    milestones: tuple[MilestoneCard, ...] = ()
+
+    @property
+    def happened(self) -> int:
+        return len(self.milestones)
+
+
+@dataclass(frozen=True)
+class Overdue(Section):
+    audiences = AUDIENCES
+    milestones: tuple[MilestoneCard, ...] = ()
+
+
+@dataclass(frozen=True)
+class DueSoon(Section):
+    """Open milestones due within HORIZON_DAYS."""
+
+    audiences = AUDIENCES
+    milestones: tuple[MilestoneCard, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComingUp(Section):
+    """Open milestones beyond the horizon: what a quiet period shows."""
+
+    audiences = AUDIENCES
+    milestones: tuple[MilestoneCard, ...] = ()
+
+
+@dataclass(frozen=True)
 class Digest:
     project_id: int
     key: str
@@ -45,14 +117,7 @@ class Digest:
     since: datetime
     until: datetime
     first: bool = False  # no digest went out before: "since" is the project's creation
-    updates: list[DigestUpdate] = field(default_factory=list)
-    updates_total: int = 0
-    done: list[MilestoneCard] = field(default_factory=list)
-    due_soon: list[MilestoneCard] = field(default_factory=list)
-    overdue: list[MilestoneCard] = field(default_factory=list)
-    coming: list[MilestoneCard] = field(default_factory=list)  # beyond the horizon: what a quiet week shows
-    # Filled by later features (change requests, feedback, risks): (title, lines) in the order shown.
-    extra: list[tuple[str, list[str]]] = field(default_factory=list)
+    sections: tuple[Section, ...] = ()  # in the order shown
 
     @property
     def today(self) -> date:
@@ -60,16 +125,47 @@ class Digest:
 
     @property
     def quiet(self) -> bool:
-        return not self.updates_total and not self.done
+        return not any(s.happened for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a provider fills: the digests of one compose that it may fill (keyed by project id and audience)."""
+
+    digests: dict[tuple[int, str], Digest]
+    now: datetime
+    before: datetime  # the occurrence being composed: "since" is the last digest sent before it
+
+    @property
+    def project_ids(self) -> list[int]:
+        return sorted({project_id for project_id, _ in self.digests})
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return tuple(a for a in AUDIENCES if any(audience == a for _, audience in self.digests))
+
+
+@dataclass(frozen=True)
+class SectionProvider:
+    """Collects sections of the kinds in `fills` for every digest of a batch, in a constant number of queries."""
+
+    fills: tuple[type[Section], ...]
+    collect: Callable[[Session, Batch], Iterable[tuple[Digest, Section]]]
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return tuple(a for a in AUDIENCES if any(a in kind.audiences for kind in self.fills))
 
 
 def kind_of(audience: str) -> str:
     return f"digest.{audience}"
 
 
-def compose(session: Session, project_ids: list[int], now: datetime,
-            audiences: tuple[str, ...] = AUDIENCES, occurrence: datetime | None = None) -> dict[tuple[int, str], Digest]:
-    """Digests keyed by (project id, audience): 1 + 4 per audience + 1 queries, whatever the projects' history.
+def compose(session: Session, project_ids: list[int], now: datetime, audiences: tuple[str, ...] = AUDIENCES,
+            occurrence: datetime | None = None,
+            sections: Iterable[SectionProvider] | None = None) -> dict[tuple[int, str], Digest]:
+    """Digests keyed by (project id, audience): 1 + 3 per audience queries for the heads, then the providers'
+    (`SECTIONS` unless given: 1 per audience for updates, 1 for milestones), whatever the projects' history.
 
     "Since" is the last digest sent before this occurrence, so a retried channel gets the same content.
     """
@@ -79,19 +175,28 @@ def compose(session: Session, project_ids: list[int], now: datetime,
     projects = session.execute(select(
         Project.id, Project.key, Project.name, Project.client_name, Project.timezone, Project.created_at,
     ).where(Project.id.in_(project_ids))).all()
-    digests: dict[tuple[int, str], Digest] = {}
+    heads: dict[tuple[int, str], Digest] = {}
     for audience in audiences:
         since = _last_digests(session, project_ids, audience, before)
         status = current_status(session, project_ids, audience)
         for p in projects:
-            digests[(p.id, audience)] = Digest(
+            heads[(p.id, audience)] = Digest(
                 project_id=p.id, key=p.key, name=p.name, client=p.client_name, timezone=p.timezone,
                 audience=audience, health=status[p.id][0], progress=status[p.id][1],
                 since=since.get(p.id) or p.created_at, until=now, first=p.id not in since,
             )
-        _add_updates(session, project_ids, audience, now, before, digests)
-    _add_milestones(session, project_ids, now, digests, audiences)
-    return digests
+    found: dict[tuple[int, str], list[Section]] = {key: [] for key in heads}
+    for provider in SECTIONS if sections is None else sections:
+        given = {key: d for key, d in heads.items() if d.audience in provider.audiences}
+        if not given:
+            continue
+        for digest, section in provider.collect(session, Batch(given, now, before)):
+            if not isinstance(section, provider.fills):
+                raise TypeError(f"a {type(section).__name__} section from a provider that doesn't declare it")
+            if digest.audience not in section.audiences:
+                raise ValueError(f"a {type(section).__name__} section can't go into the {digest.audience} digest")
+            found[(digest.project_id, digest.audience)].append(section)
+    return {key: replace(d, sections=tuple(found[key])) for key, d in heads.items()}
 
 
 def _last_digest_query(project_ids: list[int], audience: str, before: datetime):  # noqa: ANN202
@@ -107,44 +212,50 @@ def _last_digests(session: Session, project_ids: list[int], audience: str, befor
     return {project_id: at for project_id, at in session.execute(_last_digest_query(project_ids, audience, before))}
 
 
-def _add_updates(session: Session, project_ids: list[int], audience: str, now: datetime, before: datetime,
-                 digests: dict[tuple[int, str], Digest]) -> None:
-    last = _last_digest_query(project_ids, audience, before).subquery()
-    conditions = [
-        Update.project_id.in_(project_ids), *LIVE, Update.created_at <= now,
-        # Since the last digest; a project's first digest counts from (and including) its creation.
-        or_(Update.created_at > last.c.at, and_(last.c.at.is_(None), Update.created_at >= Project.created_at)),
-    ]
-    if audience == "client":
-        conditions.append(Update.visibility == "client")
-    ranked = (
-        select(
-            Update.id, Update.project_id, Update.author_id, Update.text, Update.health, Update.progress,
-            Update.visibility, Update.created_at, Update.edited_at,
-            func.row_number().over(partition_by=Update.project_id,
-                                   order_by=(Update.created_at.desc(), Update.id.desc())).label("rank"),
-            func.count().over(partition_by=Update.project_id).label("total"),
+def collect_updates(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """Updates since each digest's last one: one query per audience."""
+    project_ids = batch.project_ids
+    for audience in batch.audiences:
+        last = _last_digest_query(project_ids, audience, batch.before).subquery()
+        conditions = [
+            Update.project_id.in_(project_ids), *LIVE, Update.created_at <= batch.now,
+            # Since the last digest; a project's first digest counts from (and including) its creation.
+            or_(Update.created_at > last.c.at, and_(last.c.at.is_(None), Update.created_at >= Project.created_at)),
+        ]
+        if audience == "client":
+            conditions.append(Update.visibility == "client")
+        ranked = (
+            select(
+                Update.id, Update.project_id, Update.author_id, Update.text, Update.health, Update.progress,
+                Update.visibility, Update.created_at, Update.edited_at,
+                func.row_number().over(partition_by=Update.project_id,
+                                       order_by=(Update.created_at.desc(), Update.id.desc())).label("rank"),
+                func.count().over(partition_by=Update.project_id).label("total"),
+            )
+            .join(Project, Project.id == Update.project_id)
+            .outerjoin(last, last.c.project_id == Update.project_id)
+            .where(*conditions)
+            .subquery()
         )
-        .join(Project, Project.id == Update.project_id)
-        .outerjoin(last, last.c.project_id == Update.project_id)
-        .where(*conditions)
-        .subquery()
-    )
-    rows = session.execute(select(ranked).where(ranked.c.rank <= UPDATES_SHOWN)
-                           .order_by(ranked.c.project_id, ranked.c.rank)).all()
-    for r in rows:
-        digest = digests[(r.project_id, audience)]
-        digest.updates.append(DigestUpdate(r.id, r.author_id, r.text, r.health, r.progress, r.visibility,
-                                           r.created_at, r.edited_at is not None))
-        digest.updates_total = r.total
+        shown: dict[int, list[DigestUpdate]] = defaultdict(list)
+        totals: dict[int, int] = {}
+        for r in session.execute(select(ranked).where(ranked.c.rank <= UPDATES_SHOWN)
+                                 .order_by(ranked.c.project_id, ranked.c.rank)):
+            shown[r.project_id].append(DigestUpdate(r.id, r.author_id, r.text, r.health, r.progress, r.visibility,
+                                                    r.created_at, r.edited_at is not None))
+            totals[r.project_id] = r.total
+        for (project_id, digest_audience), digest in batch.digests.items():
+            if digest_audience == audience:
+                yield digest, Updates(tuple(shown[project_id]), totals.get(project_id, 0))
 
 
-def _add_milestones(session: Session, project_ids: list[int], now: datetime,
-                    digests: dict[tuple[int, str], Digest], audiences: tuple[str, ...]) -> None:
+def collect_milestones(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """Done since the last digest, overdue, due soon and coming up: one query for every audience."""
+    now = batch.now
     rows = session.execute(
         select(Milestone.id, Milestone.project_id, Milestone.name, Milestone.due_date, Milestone.owner_id,
                Milestone.visibility, Milestone.done_at)
-        .where(Milestone.project_id.in_(project_ids),
+        .where(Milestone.project_id.in_(batch.project_ids),
                or_(Milestone.done_at.is_(None), and_(Milestone.done_at > now - DONE_LOOKBACK,
                                                        Milestone.done_at <= now)))
         .order_by(Milestone.due_date, Milestone.id)
@@ -152,21 +263,29 @@ def _add_milestones(session: Session, project_ids: list[int], now: datetime,
     by_project: dict[int, list[MilestoneCard]] = defaultdict(list)
     for r in rows:
         by_project[r.project_id].append(MilestoneCard(r.id, r.name, r.due_date, r.owner_id, r.visibility, r.done_at))
-    for audience in audiences:
-        for project_id in project_ids:
-            digest = digests.get((project_id, audience))
-            if digest is None:
+    for digest in batch.digests.values():
+        today = digest.today
+        done, overdue, due_soon, coming = [], [], [], []
+        for m in by_project.get(digest.project_id, ()):
+            if digest.audience == "client" and m.visibility != "client":
                 continue
-            today = digest.today
-            for m in by_project.get(project_id, ()):
-                if audience == "client" and m.visibility != "client":
-                    continue
-                if m.done_at is not None:
-                    if m.done_at > digest.since or (digest.first and m.done_at >= digest.since):
-                        digest.done.append(m)
-                elif m.due < today:
-                    digest.overdue.append(m)
-                elif m.due <= today + timedelta(days=HORIZON_DAYS):
-                    digest.due_soon.append(m)
-                else:
-                    digest.coming.append(m)
+            if m.done_at is not None:
+                if m.done_at > digest.since or (digest.first and m.done_at >= digest.since):
+                    done.append(m)
+            elif m.due < today:
+                overdue.append(m)
+            elif m.due <= today + timedelta(days=HORIZON_DAYS):
+                due_soon.append(m)
+            else:
+                coming.append(m)
+        yield digest, Done(tuple(done))
+        yield digest, Overdue(tuple(overdue))
+        yield digest, DueSoon(tuple(due_soon))
+        yield digest, ComingUp(tuple(coming))
+
+
+# Every digest's sections, in the order shown (a renderer may show nothing for an empty one).
+SECTIONS: tuple[SectionProvider, ...] = (
+    SectionProvider((Updates,), collect_updates),
+    SectionProvider((Done, Overdue, DueSoon, ComingUp), collect_milestones),
+)
