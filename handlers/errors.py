@@ -34,6 +34,8 @@ def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltR
         block = field or _first_input(body.get("view", {})) or "name"
         return _json({"response_action": "errors", "errors": {block: payload["text"].removeprefix("⚠️ ")}})
     if body.get("response_url"):
+        if kind == "block_actions":  # said beside the message pressed, never instead of it
+            payload = {**payload, "response_type": "ephemeral", "replace_original": False}
         slack.respond(body["response_url"], payload)
     elif kind == "event_callback":
         event = body.get("event", {})

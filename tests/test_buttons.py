@@ -77,6 +77,7 @@ def test_the_clients_card_has_no_button_and_a_forged_press_is_refused(project, d
     answer = project.press_value("milestone.done", str(milestone_id), user="U0CLIENT", channel="C0SHARED",
                                  message_ts=client_card.ts)
     assert "Clients can't complete milestones" in answer.text
+    assert (answer.json["response_type"], answer.json["replace_original"]) == ("ephemeral", False)
     assert _done(db) == []
 
 
@@ -117,3 +118,16 @@ def test_a_value_from_another_workspace_or_made_up_is_not_found(project, db):
 def _ids(db) -> list[tuple[int, str]]:
     with db.read() as session:
         return [(i, n) for i, n in session.execute(select(Milestone.id, Milestone.name))]
+
+
+def test_a_form_is_checked_like_a_command_whoever_submits_it(project, db):
+    """The add-milestone form names its project; someone on no team submitting it is refused beside the form."""
+    from bot.render import modals
+
+    view = modals.milestone_add_modal("C0GENERAL", "acme", "Acme Website")
+    refused = project.submit(view, {"name": "Sneaky", "due": "2026-12-15"}, user="U0OTHER")
+    assert refused.json["response_action"] == "errors"
+    assert "not on the team of `acme`" in json.dumps(refused.json["errors"])
+    assert _ids(db) == []
+    accepted = project.submit(view, {"name": "Design sign-off", "due": "2026-12-15"}, user="U0LEAD")
+    assert accepted.status == 200 and accepted.body == "" and [n for _, n in _ids(db)] == ["Design sign-off"]
