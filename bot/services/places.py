@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor
 from bot.errors import NotAllowed, NotFound
-from bot.services.projects import ProjectCard, card_of, resolve
-from storage import queries
+from bot.services.projects import ProjectCard, resolve, shown
 
 # Asks Slack whether a person is in any of these channels: (channel ids, user id) -> bool.
 InChannels = Callable[[Sequence[str], str], bool]
@@ -42,7 +41,7 @@ class Place:
 
 def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | None, in_channels: InChannels) -> Place:
     project_id = resolve(session, actor, channel_id, key)
-    project = queries.project_with_people(session, project_id)
+    project = shown(session, project_id)
     if project is None:
         raise NotFound("That project no longer exists.")
     binding = next((c for c in project.channels if channel_id and c.channel_id == channel_id), None)
@@ -64,7 +63,7 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
             raise NotAllowed(refusal(project.key, leads or [project.created_by]))
         who = actor.with_role("team")
     audience = binding.audience if binding is not None else ("client" if who.is_client else "internal")
-    return Place(project.id, project.key, project.name, project.timezone, audience, who, card_of(project))
+    return Place(project.id, project.key, project.name, project.timezone, audience, who, project)
 
 
 def refusal(key: str, leads: Sequence[str]) -> str:

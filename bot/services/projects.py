@@ -324,21 +324,23 @@ def unlink_channel(session: Session, place: Any, channel_id: str, now: datetime)
 
 def resolve(session: Session, actor: Actor, channel_id: str | None, key: str | None) -> int:
     """The project a command is about: named with project=<key>, or else the channel's own."""
-    binding = queries.binding_for_channel(session, actor.team_id, channel_id) if channel_id else None
+    bound = session.scalar(select(ProjectChannel.project_id).where(
+        ProjectChannel.team_id == actor.team_id, ProjectChannel.channel_id == channel_id)) if channel_id else None
     if key:
-        project = queries.project_by_key(session, actor.team_id, key.strip().lower())
+        project_id = session.scalar(select(Project.id).where(Project.team_id == actor.team_id,
+                                                             Project.key == key.strip().lower()))
         # People from another organisation only ever reach the project of the channel they are in.
-        if project is None or (actor.is_client and (binding is None or binding.project_id != project.id)):
+        if project_id is None or (actor.is_client and bound != project_id):
             raise NotFound(f"There is no project `{key}`. `/project list` shows the projects you can see.")
-        return project.id
-    if binding is None:
+        return project_id
+    if bound is None:
         if actor.is_client:
             raise NotFound("This channel isn't linked to a project yet. Ask the agency team to link it to yours.")
         raise NotFound(
             "This channel isn't linked to a project. Name one with `project=<key>`, link this channel with "
             "`/project link <key>`, or start a project here with `/project create <name>`."
         )
-    return binding.project_id
+    return bound
 
 
 def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | None:
@@ -385,9 +387,19 @@ def card_of(project: Project) -> ProjectCard:
 
 
 def shown(session: Session, project_id: int) -> ProjectCard | None:
-    """The project as its cards show it now; None when it is gone."""
-    project = queries.project_with_people(session, project_id)
-    return None if project is None else card_of(project)
+    """The project as its cards (and every rights check) read it now, in three plain queries; None when gone."""
+    row = session.execute(select(Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone,
+                                 Project.created_by).where(Project.id == project_id)).first()
+    if row is None:
+        return None
+    channels = session.execute(select(ProjectChannel.channel_id, ProjectChannel.name, ProjectChannel.audience,
+                                      ProjectChannel.is_archived)
+                               .where(ProjectChannel.project_id == project_id).order_by(ProjectChannel.id))
+    members = session.execute(select(Member.user_id, Member.role).where(Member.project_id == project_id)
+                              .order_by(Member.id))
+    return ProjectCard(key=row.key, name=row.name, client=row.client_name, due=row.due_date, timezone=row.timezone,
+                       created_by=row.created_by, channels=tuple(ChannelCard(*c) for c in channels),
+                       members=tuple(MemberCard(*m) for m in members), id=project_id)
 
 
 def _load(session: Session, project_id: int) -> Project:
