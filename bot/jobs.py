@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[["Runtime", dict[str, Any]], "dict[str, Any] | None"]
 LEASE = timedelta(minutes=2)
+THREADS = 4  # jobs run at once by one runner: most of a job's time is spent waiting for Slack to answer
 MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
 
 
@@ -92,16 +93,19 @@ class Claimed:
 
 
 class JobRunner:
-    def __init__(self, rt: Runtime, kinds: Mapping[str, JobFunction], poll: float = 0.05, lease: timedelta = LEASE):
-        """`kinds`: the job functions by kind, as the features declare them (`handlers.job_kinds()`)."""
+    def __init__(self, rt: Runtime, kinds: Mapping[str, JobFunction], poll: float = 0.05, lease: timedelta = LEASE,
+                 threads: int = THREADS):
+        """`kinds`: the job functions by kind, as the features declare them (`handlers.job_kinds()`); `threads`:
+        how many jobs run at once (they mostly wait on Slack), each claimed on its own like another runner's."""
         self.rt = rt
+        self.threads = threads
         self.kinds = {**CORE_JOBS, **kinds}
         self.poll = poll
         self.lease = lease
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._pool: list[threading.Thread] = []
 
     def _claim(self) -> Claimed | None:
         now = _now()
@@ -170,19 +174,21 @@ class JobRunner:
             wake.clear()
 
     def start(self) -> JobRunner:
-        """Run jobs in a background thread."""
-        self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
-        self._thread.start()
+        """Run jobs in background threads."""
+        self._pool = [threading.Thread(target=self.run_forever, name=f"liaison-jobs-{i}", daemon=True)
+                      for i in range(self.threads)]
+        for thread in self._pool:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.rt.jobs.wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for thread in self._pool:
+            thread.join(timeout)
 
     def wait(self) -> None:
-        while self._thread and self._thread.is_alive():
+        while any(thread.is_alive() for thread in self._pool):
             self._stop.wait(0.5)
 
     def drain(self, timeout: float = 15.0) -> None:

@@ -62,10 +62,29 @@ def post_now(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, audie
         ts = slack.send(rt.client, channel_id, shown.message)
     except (SlackApiError, SlackClientError) as e:
         return slack.error_code(e)
-    if ts:
-        with rt.db.transaction() as session:
-            cards.remember(session, kind.name, record_id, shown.project_id, channel_id, ts, rt.clock.now())
+    if not ts:
+        return None
+    with rt.db.transaction() as session:
+        cards.remember(session, kind.name, record_id, shown.project_id, channel_id, ts, rt.clock.now())
+    # A change made while this card was on its way may have been refreshed before the card was remembered
+    # (jobs run side by side): what the record is now is read once more, after the card is known.
+    with rt.db.read() as session:
+        now_shown = kind.show(session, record_id, audience)
+    if now_shown != shown:
+        _show_again(rt, kind, record_id, channel_id, ts, now_shown)
     return None
+
+
+def _show_again(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, ts: str, shown: Shown | None) -> None:
+    try:
+        if shown is None:
+            with rt.db.transaction() as session:
+                cards.forget(session, kind.name, record_id)
+            rt.client.chat_delete(channel=channel_id, ts=ts)
+        else:
+            rt.client.chat_update(channel=channel_id, ts=ts, **shown.message)
+    except (SlackApiError, SlackClientError) as e:
+        log.warning("%s card %s in %s not changed: %s", kind.name, record_id, channel_id, slack.error_code(e))
 
 
 def card_jobs(kinds: Sequence[CardKind]) -> dict[str, JobFunction]:

@@ -103,3 +103,22 @@ def test_a_card_slack_refuses_to_change_is_reported_and_the_change_stays(project
     told = [json.dumps(c.args) for c in project.fake.calls_to("response_url")]
     assert any("didn't let me change its card" in t for t in told)
     assert count(db, Update, Update.text == "Final note") == 1
+
+
+def test_an_edit_made_while_the_card_is_being_posted_still_reaches_the_card(project, db):
+    """Jobs run side by side: the refresh of an edit can run before the card it should change is remembered.
+    The card then shows the edit all the same."""
+    project.fake.latency = 0.3  # Slack is slow: the card is still on its way when the edit is made
+    try:
+        assert "Logged" in project.command("Staging is live", name="/update").text
+        with db.read() as session:
+            [u] = session.scalars(select(Update))
+        assert "edited" in project.command(f"edit {u.id} Staging is live for review", name="/update").text
+        project.jobs.drain()
+    finally:
+        project.fake.latency = 0.0
+    [posted] = [c for c in project.fake.calls_to("chat.postMessage") if c.args["channel"] == "C0INTERNAL"]
+    shown = [c.args for c in project.fake.calls if c.method in ("chat.postMessage", "chat.update")
+             and c.args.get("channel") == "C0INTERNAL"]
+    assert "for review" in json.dumps(shown[-1]["blocks"])
+    assert all(c.args["ts"] == posted.ts for c in project.fake.calls_to("chat.update"))
