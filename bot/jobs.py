@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -93,10 +94,10 @@ class Claimed:
 
 
 class JobRunner:
-    def __init__(self, rt: Runtime, kinds: Mapping[str, JobFunction], poll: float = 0.05, lease: timedelta = LEASE,
-                 threads: int = THREADS):
-        """`kinds`: the job functions by kind, as the features declare them (`handlers.job_kinds()`); `threads`:
-        how many jobs run at once (they mostly wait on Slack), each claimed on its own like another runner's."""
+    def __init__(self, rt: Runtime, kinds: Mapping[str, JobFunction], poll: float = 0.05,
+                 lease: timedelta = LEASE, threads: int = THREADS):
+        """`kinds`: the job functions by kind, as the features declare them (`handlers.job_kinds()`);
+        `threads`: how many jobs run at once (they mostly wait on Slack)."""
         self.rt = rt
         self.threads = threads
         self.kinds = {**CORE_JOBS, **kinds}
@@ -105,7 +106,7 @@ class JobRunner:
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._stop = threading.Event()
-        self._pool: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     def _claim(self) -> Claimed | None:
         now = _now()
@@ -120,17 +121,30 @@ class JobRunner:
                             .values(state=state, finished_at=_now(), error=error))
 
     def run_one(self) -> bool:
-        claimed = self._claim()
+        claimed = self._claim_counted()
         if claimed is None:
             return False
-        with self._busy_lock:
+        self._do(claimed)
+        return True
+
+    def _claim_counted(self) -> Claimed | None:
+        with self._busy_lock:  # counted as busy from its claim, so that `drain` never sees it in between
             self._busy += 1
+        claimed = None
+        try:
+            claimed = self._claim()
+            return claimed
+        finally:
+            if claimed is None:
+                with self._busy_lock:
+                    self._busy -= 1
+
+    def _do(self, claimed: Claimed) -> None:
         try:
             self._finish(claimed.id, self._run(claimed))
         finally:
             with self._busy_lock:
                 self._busy -= 1
-        return True
 
     def _run(self, claimed: Claimed) -> tuple[str, str | None]:
         fn = self.kinds.get(claimed.kind)
@@ -163,32 +177,47 @@ class JobRunner:
         return done
 
     def run_forever(self) -> None:
-        wake = self.rt.jobs.wake
-        while not self._stop.is_set():
-            try:
-                self.run_pending()
-            except Exception:  # noqa: BLE001 - a database hiccup must not stop the runner; it tries again
-                log.exception("job runner: could not claim or finish a job; trying again")
-                self._stop.wait(1.0)
-            wake.wait(self.poll)
-            wake.clear()
+        """One thread claims jobs while one of `threads` workers is free; the queue is asked again as soon
+        as a job is queued in this process, else every `poll` seconds."""
+        wake, free = self.rt.jobs.wake, threading.Semaphore(self.threads)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="liaison-job") as workers:
+            while not self._stop.is_set():
+                free.acquire()
+                try:
+                    claimed = self._claim_counted()
+                except Exception:  # noqa: BLE001 - a database hiccup must not stop the runner; it tries again
+                    log.exception("job runner: could not claim a job; trying again")
+                    claimed = None
+                    self._stop.wait(1.0)
+                if claimed is None:
+                    free.release()
+                    wake.wait(self.poll)
+                    wake.clear()
+                    continue
+                workers.submit(self._do_then_free, claimed, free)
+
+    def _do_then_free(self, claimed: Claimed, free: threading.Semaphore) -> None:
+        try:
+            self._do(claimed)
+        except Exception:  # noqa: BLE001 - its lease ends and another run takes it
+            log.exception("job runner: could not finish job %s", claimed.id)
+        finally:
+            free.release()
 
     def start(self) -> JobRunner:
-        """Run jobs in background threads."""
-        self._pool = [threading.Thread(target=self.run_forever, name=f"liaison-jobs-{i}", daemon=True)
-                      for i in range(self.threads)]
-        for thread in self._pool:
-            thread.start()
+        """Run jobs in the background."""
+        self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
+        self._thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self.rt.jobs.wake.set()
-        for thread in self._pool:
-            thread.join(timeout)
+        if self._thread:
+            self._thread.join(timeout)
 
     def wait(self) -> None:
-        while any(thread.is_alive() for thread in self._pool):
+        while self._thread and self._thread.is_alive():
             self._stop.wait(0.5)
 
     def drain(self, timeout: float = 15.0) -> None:
