@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import slack
@@ -59,9 +59,11 @@ class JobQueue:
                "run_after": now, "created_at": now}
         if session is not None:
             session.execute(insert(Job).values(**row))
-        else:
-            with self.db.transaction() as own:
-                own.execute(insert(Job).values(**row))
+            # A runner woken before the commit would find nothing yet, and wait for its next poll.
+            event.listen(session, "after_commit", lambda _: self.wake.set(), once=True)
+            return
+        with self.db.transaction() as own:
+            own.execute(insert(Job).values(**row))
         self.wake.set()
 
     def waiting(self) -> int:
