@@ -404,11 +404,11 @@ class FakeSlack:
         return {"ok": True, "url": self.socket_url}
 
 
-def main() -> None:
+def main(stub: type[FakeSlack] | None = None) -> None:
     """`python -m bot.fake_slack [PORT]`: the stub in a process of its own (benchmarks); prints its base URL."""
     import sys
 
-    fake = FakeSlack(World.demo()).start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    fake = (stub or FakeSlack)(World.demo()).start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     print(fake.base_url, flush=True)
     try:
         sys.stdin.read()  # runs until whoever started it closes our stdin (or ends)

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[["Runtime", dict[str, Any]], "dict[str, Any] | None"]
 LEASE = timedelta(minutes=2)
-THREADS = 4  # jobs run at once by one runner: most of a job's time is spent waiting for Slack to answer
+# Jobs run at once by one runner: most of a job's time is spent waiting for Slack to answer. On SQLite, one:
+# it lets one transaction write at a time, so more would only queue on its lock, in front of the acks.
+THREADS = {"sqlite": 1}
+THREADS_DEFAULT = 4
 MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
 
 
@@ -97,11 +100,11 @@ class Claimed:
 
 class JobRunner:
     def __init__(self, rt: Runtime, kinds: Mapping[str, JobFunction], poll: float = 0.05,
-                 lease: timedelta = LEASE, threads: int = THREADS):
+                 lease: timedelta = LEASE, threads: int | None = None):
         """`kinds`: the job functions by kind, as the features declare them (`handlers.job_kinds()`);
         `threads`: how many jobs run at once (they mostly wait on Slack)."""
         self.rt = rt
-        self.threads = threads
+        self.threads = threads or THREADS.get(rt.db.backend, THREADS_DEFAULT)
         self.kinds = {**CORE_JOBS, **kinds}
         self.poll = poll
         self.lease = lease
