@@ -1,5 +1,7 @@
 """The floor for the HTTP benchmark: a bare Bolt app whose one listener acks after a single ORM insert.
 
+The listener answers `/project` and `/update` alike, so both commands have a floor.
+
 Served by the same gunicorn settings as `liaison serve` (bot.web.run_gunicorn). Run by bench/http_bench.py.
 """
 from __future__ import annotations
@@ -41,6 +43,7 @@ def load():  # noqa: ANN201
     )
 
     @app.command("/project")
+    @app.command("/update")
     def store_and_ack(ack: Ack, body: dict) -> None:
         with db.transaction() as session:
             session.add(FloorRow(text=body.get("text", "")[:200], at=datetime.now(timezone.utc)))
