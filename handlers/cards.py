@@ -71,20 +71,27 @@ def post_now(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, audie
     with rt.db.read() as session:
         now_shown = kind.show(session, record_id, audience)
     if now_shown != shown:
-        _show_again(rt, kind, record_id, channel_id, ts, now_shown)
+        _change(rt, kind, record_id, channel_id, ts, now_shown)
     return None
 
 
-def _show_again(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, ts: str, shown: Shown | None) -> None:
+def _change(rt: Runtime, kind: CardKind, record_id: int, channel_id: str, ts: str,
+            shown: Shown | None) -> str | None:
+    """Show the record as it is now on one of its cards, or delete the card (and forget it) where the record is
+    no longer shown; returns Slack's error code if it refused."""
     try:
         if shown is None:
             with rt.db.transaction() as session:
-                cards.forget(session, kind.name, record_id)
+                cards.forget_at(session, channel_id, ts)
             rt.client.chat_delete(channel=channel_id, ts=ts)
         else:
             rt.client.chat_update(channel=channel_id, ts=ts, **shown.message)
     except (SlackApiError, SlackClientError) as e:
+        if slack.error_code(e) == "message_not_found":  # someone deleted it in Slack already
+            return None
         log.warning("%s card %s in %s not changed: %s", kind.name, record_id, channel_id, slack.error_code(e))
+        return slack.error_code(e)
+    return None
 
 
 def card_jobs(kinds: Sequence[CardKind]) -> dict[str, JobFunction]:
@@ -96,26 +103,11 @@ def card_jobs(kinds: Sequence[CardKind]) -> dict[str, JobFunction]:
 
     def refresh_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
         kind, record_id = by_name[args["kind"]], args["record_id"]
-        failed, gone = [], False
         with rt.db.read() as session:
             shown_in = cards.shown_in(session, kind.name, record_id)
             views = {audience: kind.show(session, record_id, audience) for audience in {a for _, _, a in shown_in}}
-        for channel_id, ts, audience in shown_in:
-            shown = views[audience]
-            gone = gone or shown is None
-            try:
-                if shown is None:
-                    rt.client.chat_delete(channel=channel_id, ts=ts)
-                else:
-                    rt.client.chat_update(channel=channel_id, ts=ts, **shown.message)
-            except (SlackApiError, SlackClientError) as e:
-                if slack.error_code(e) != "message_not_found":  # someone deleted it in Slack already
-                    log.warning("%s card %s in %s not changed: %s", kind.name, record_id, channel_id,
-                                slack.error_code(e))
-                    failed.append((channel_id, slack.error_code(e)))
-        if gone:
-            with rt.db.transaction() as session:
-                cards.forget(session, kind.name, record_id)
+        failed = [(channel_id, code) for channel_id, ts, audience in shown_in
+                  if (code := _change(rt, kind, record_id, channel_id, ts, views[audience])) is not None]
         return cards_not_changed(failed) if failed else None
 
     return {"card.post": post_job, "card.refresh": refresh_job}

@@ -28,7 +28,6 @@ class Target:
     """What a button acts on, as the database says: the record and the key of the project it belongs to."""
     key: str
     record_id: int
-    detail: str = ""  # what else the value said that is not about rights (a score, a choice)
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,7 @@ class Press:
     place: Place  # the record's project, with the presser's rights there
     target: Target
     channel_id: str | None
-    message_ts: str | None
-    trigger_id: str | None
+    trigger_id: str | None  # to open a form from the press
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,7 @@ def _on_press(rt: Runtime, action: Action) -> Callable[..., None]:
         with rt.db.read() as session:
             target = action.find(session, value, actor)
         place = place_for(rt, actor, channel_id, target.key)
-        answer = action.press(rt, Press(place, target, channel_id, (body.get("container") or {}).get("message_ts"),
-                                         body.get("trigger_id")))
+        answer = action.press(rt, Press(place, target, channel_id, body.get("trigger_id")))
         ack()
         if answer and body.get("response_url"):
             rt.outbox.later(slack.respond, body["response_url"],

@@ -24,8 +24,9 @@ def posted(session: Session, kind: str, record_id: int) -> list[tuple[str, str]]
     return [(channel_id, ts) for channel_id, ts in rows]
 
 
-def forget(session: Session, kind: str, record_id: int) -> None:
-    session.execute(delete(Card).where(Card.kind == kind, Card.record_id == record_id))
+def forget_at(session: Session, channel_id: str, ts: str) -> None:
+    """A card deleted (its record gone, or no longer shown in that channel)."""
+    session.execute(delete(Card).where(Card.channel_id == channel_id, Card.ts == ts))
 
 
 def shown_in(session: Session, kind: str, record_id: int) -> list[tuple[str, str, str]]:
