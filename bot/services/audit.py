@@ -21,7 +21,7 @@ def record(
     **detail: Any,
 ) -> None:
     # A plain insert, written at once: the audit row goes out with the change it records, in its transaction.
-    session.execute(insert(AuditEntry).values(
+    session.execute(insert(AuditEntry), dict(
         team_id=actor.team_id, project_id=project_id, actor_id=actor.user_id, action=action, target=target[:120],
         detail=detail, at=now,
     ))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.commands import ID_MAX, has_visible, is_number, whole_number, yes_no
@@ -111,14 +111,12 @@ def log_update(
         channel_id=channel_id, permalink=permalink, created_at=now,
     )
     if source_key is None:
-        row = Update(**values)
-        session.add(row)
-        session.flush()
+        new_id = session.scalar(insert(Update).returning(Update.id), values)
     else:
         new_id = queries.insert_or_ignore(session, Update, values, returning=Update.id)
         if new_id is None:
             return None  # an earlier (or concurrent) delivery of this event or message stored it already
-        row = session.get_one(Update, new_id)
+    row = Update(id=new_id, **values)  # as stored: the card is made from it, not read back
     audit.record(session, actor, "update.log", f"update:{row.id}", now, place.project_id, source=source,
                  visibility=visibility, health=draft.health, progress=draft.progress)
     return _card(row, place)
