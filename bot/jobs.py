@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bot import slack
@@ -42,6 +42,9 @@ LEASE = timedelta(minutes=2)
 THREADS = {"sqlite": 1}
 THREADS_DEFAULT = 4
 MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
+# PostgreSQL: a job's transaction NOTIFYs this channel (delivered when it commits) and every runner LISTENs on
+# it, so a job queued by a web worker starts at once in the scheduler process, not at that runner's next poll.
+CHANNEL = "liaison_jobs"
 
 
 def _now() -> datetime:
@@ -61,13 +64,18 @@ class JobQueue:
         row = {"kind": kind, "args": args, "response_url": response_url, "state": "queued", "attempts": 0,
                "run_after": now, "created_at": now}
         if session is not None:
-            session.execute(insert(Job).values(**row))
+            self._store(session, row)
             # A runner woken before the commit would find nothing yet, and wait for its next poll.
             event.listen(session, "after_commit", lambda _: self.wake.set(), once=True)
             return
         with self.db.transaction() as own:
-            own.execute(insert(Job).values(**row))
+            self._store(own, row)
         self.wake.set()
+
+    def _store(self, session: Session, row: dict[str, Any]) -> None:
+        session.execute(insert(Job), row)
+        if self.db.backend == "postgresql":
+            session.execute(text(f"NOTIFY {CHANNEL}"))  # sent at commit; several in one transaction are one
 
     def waiting(self) -> int:
         with self.db.read() as session:
@@ -213,7 +221,27 @@ class JobRunner:
         """Run jobs in the background."""
         self._thread = threading.Thread(target=self.run_forever, name="liaison-jobs", daemon=True)
         self._thread.start()
+        if self.rt.db.backend == "postgresql":
+            threading.Thread(target=self._listen, name="liaison-jobs-listen", daemon=True).start()
         return self
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake this runner whenever any process commits a job. On its own connection (not the
+        pool's); if that connection is lost, the runner's poll carries on alone until it is back."""
+        import psycopg
+
+        conninfo = self.rt.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.rt.jobs.wake.set()  # anything queued before we listened
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.rt.jobs.wake.set()
+            except Exception as e:  # noqa: BLE001 - the poll still finds every job meanwhile
+                log.warning("job runner: not listening for new jobs (%s); polling until the database is back", e)
+                self._stop.wait(5.0)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -151,3 +151,26 @@ def test_link_and_role_jobs_run_again_answer_as_the_first_time(app, db, command,
     with db.read() as session:
         assert len(list(session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
             ("channel.link", "member.role")))))) == (2 if command.endswith("remove") else 1)
+
+
+def test_on_postgresql_a_job_queued_by_another_process_starts_at_once_not_at_the_next_poll(app, db):
+    """A web worker queues the job; the scheduler process's runner (another wake-up, a minute between polls)
+    is woken by PostgreSQL's NOTIFY at the commit."""
+    if db.backend != "postgresql":
+        pytest.skip("SQLite has no way to tell another process; its runners poll")
+    from dataclasses import replace
+
+    from bot.jobs import JobQueue
+
+    app.jobs.stop()
+    elsewhere = replace(app.rt, jobs=JobQueue(db))  # what the other process has: its own queue and wake-up
+    runner = JobRunner(elsewhere, job_kinds(), poll=60.0).start()
+    try:
+        with db.transaction() as session:
+            app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": "at once"}},
+                                session=session)
+        app.fake.wait_for("chat.postMessage", timeout=5)
+        assert texts(app.fake) == ["at once"]
+    finally:
+        runner.stop()
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
