@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,6 +25,8 @@ AUDIENCES = ("internal", "client")
 HEALTHS = ("green", "amber", "red")
 DEFAULT_SCHEDULE = "weekly mon 09:00"
 ROLES = ("lead", "team", "client_approver", "client")
+PRIORITIES = ("low", "normal", "high", "urgent")
+CHANGE_STATES = ("submitted", "assessed", "approved", "rejected", "in_progress", "done", "withdrawn")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,6 +100,10 @@ class Project(Base):
     digest_schedule: Mapped[str] = mapped_column(String(120), default=DEFAULT_SCHEDULE,
                                                  server_default=DEFAULT_SCHEDULE)
     schedule_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The agreed budget (the baseline approved change requests add to), in hundredths of its ISO 4217 currency.
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger())
+    budget_currency: Mapped[str | None] = mapped_column(String(3))
+    changes_filed: Mapped[int] = mapped_column(server_default="0")  # the last CR-<n> given
 
     channels: Mapped[list[ProjectChannel]] = relationship(
         back_populates="project", order_by="ProjectChannel.id", cascade="all, delete-orphan"
@@ -211,6 +218,57 @@ class Milestone(Base):
     done_by: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChangeRequest(Base):
+    """A change request (CR-<number> in its project): filed, assessed by the team, decided by the client.
+
+    Its state moves only by conditional updates (`WHERE state = <the state it was seen in>`), so of two people
+    deciding at once exactly one wins; every move is in the audit log, which is its history.
+    """
+
+    __tablename__ = "change_requests"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        UniqueConstraint("project_id", "source_key"),  # one message or event is filed once, however delivered
+        Index("ix_change_requests_project_id_state", "project_id", "state"),
+        CheckConstraint("state IN ('submitted', 'assessed', 'approved', 'rejected', 'in_progress', 'done', "
+                        "'withdrawn')", name="state"),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # command | form | mention | shortcut
+    source_key: Mapped[str | None] = mapped_column(String(120))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())  # its last move: "awaiting decision since"
+    # The assessment; `version` counts them, and an approval names the one it covers.
+    version: Mapped[int] = mapped_column(default=0)
+    days: Mapped[int | None]  # schedule impact, in working days
+    cost_cents: Mapped[int | None] = mapped_column(BigInteger())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    notes: Mapped[str | None] = mapped_column(Text)
+    notes_internal: Mapped[bool] = mapped_column(default=False)
+    milestone_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    assessed_by: Mapped[str | None] = mapped_column(String(32))
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The decision: by a client approver, or by the lead on the client's behalf (`override`, with a reason).
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    override: Mapped[bool] = mapped_column(default=False)
+    approved_version: Mapped[int | None]
+    # What the approval moved: [[milestone id, due before, due after], ...], so that voiding it moves them back.
+    moved: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
 
 
 class Card(Base):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import BadInput
@@ -11,6 +11,31 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMERIC = re.compile(r"\d+(?:\s*[./-]\s*\d+)+")  # 01/12/2026, 1.12.2026, 12-1-2026, 2026/12/01, 12/2026
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MOST_YEARS = 5  # a due date further away than this is a typo, not a plan
+
+
+def add_working_days(day: date, days: int) -> date:
+    """`days` working days (Monday to Friday) after `day`; a weekend day counts from the Monday after it."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    weeks, rest = divmod(days, 5)
+    day += timedelta(weeks=weeks)
+    while rest:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            rest -= 1
+    return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days (Monday to Friday) come after `start`, up to and including `end`."""
+    if end <= start:
+        return 0
+    whole, rest = divmod((end - start).days, 7)
+    count = whole * 5
+    for offset in range(1, rest + 1):
+        if (start + timedelta(days=whole * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
 
 
 def local_day(at: datetime, tz: str) -> date:
