@@ -34,6 +34,8 @@ class Sub:
     usage: str = ""
     options: dict[str, str] = field(default_factory=dict)
     example: str = ""
+    # The first word after the subcommand names a record (`assess CR-7 days=5 …`): options may follow it.
+    takes_ref: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Parsed:
     # and the person is told, with the command as it would set them.
     kept_as_text: tuple[str, ...] = ()
     retyped: str = ""
+    ref: str = ""  # the record named first, for a subcommand that `takes_ref`
 
     def option(self, name: str) -> str | None:
         return self.options.get(name)
@@ -88,6 +91,13 @@ def parse(spec: CommandSpec, raw: str) -> Parsed:
     while (match := _OPTION.match(norm, pos)) is not None:
         _take(options, match)
         pos = _skip_space(norm, match.end())
+    ref = ""
+    if sub.takes_ref and (named := _WORD.match(norm, pos)) is not None:
+        ref = raw[named.start():named.end()]
+        pos = _skip_space(norm, named.end())
+        while (match := _OPTION.match(norm, pos)) is not None:
+            _take(options, match)
+            pos = _skip_space(norm, match.end())
     leading = raw[sub_end:pos].strip()
 
     allowed = {**sub.options, **GLOBAL_OPTIONS}
@@ -102,13 +112,13 @@ def parse(spec: CommandSpec, raw: str) -> Parsed:
         if not value:
             raise BadInput(f"`{key}=` needs a value, e.g. {_example_for(sub, key)}.", field=key)
     if not kept:
-        return Parsed(spec.name, sub.name, options, text)
+        return Parsed(spec.name, sub.name, options, text, ref=ref)
     words = tuple(raw[start:end] for start, end in kept)
     before = _clipped(raw[pos : kept[0][0]].strip())
     if any(norm[end:start].strip() for (_, end), (start, _) in zip(kept, [*kept[1:], (len(norm), 0)])):
         before = before.removesuffix("…") + "…"  # more text follows: the person knows the rest
     retyped = " ".join(p for p in (spec.name, typed_as, leading, *words, before) if p)
-    return Parsed(spec.name, sub.name, options, text, words, retyped)
+    return Parsed(spec.name, sub.name, options, text, words, retyped, ref)
 
 
 def _skip_space(text: str, pos: int) -> int:

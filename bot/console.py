@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.manifest import build_manifest
 from bot.fake_slack import Call, Channel, FakeSlack, User, World
 from bot.jobs import JobRunner
-from handlers import job_kinds
+from handlers import FEATURES, job_kinds
 from bot.outbox import InlineExecutor
 from bot.render.as_text import message_text, view_text
 from bot.runtime import build_runtime
@@ -39,7 +39,8 @@ Console commands:
   :in <channel>                 switch channel; `:in client-channel` is the Slack Connect channel shared with the
                                 client; `:in #new-name` creates a channel (`:in #new-name shared` a shared one)
   :submit key=value ...         submit the last form Liaison opened (keys are its field names)
-  :shortcut                     use the message shortcut "Log as status update" on the last message here
+  :shortcut [name]              use a message shortcut on the last message here: "Log as status update" (the
+                                default) or "File as change request"
   :click <number or label>      press a button: each message's buttons are shown numbered, `[3 Mark done]`
   :time [2026-11-30T09:00]      show or move the console's clock (UTC unless an offset is given)
   :tick                         run the scheduler once now: digests and reminders that are due are posted
@@ -152,10 +153,10 @@ class Console:
         text = re.sub(r"@liaison\b", f"<@{self.world.bot_user_id}>", line, flags=re.I)
         text = _escape_mentions(text, self.world)
         kind = "app_mention" if f"<@{self.world.bot_user_id}>" in text else "message"
+        ts = f"{1_700_000_000 + len(self.slack.calls)}.000200"
+        self.last_message[self.channel.id] = {"user": self.user.id, "text": text, "ts": ts}  # for `:shortcut`
         if kind == "message" and "message.channels" not in self.subscribed:
             return []  # Slack sends only the events the app subscribed to in its manifest
-        ts = f"{1_700_000_000 + len(self.slack.calls)}.000200"
-        self.last_message[self.channel.id] = {"user": self.user.id, "text": text, "ts": ts}
         body, ctype = payloads.event(
             {"type": kind, "user": self.user.id, "text": text, "channel": self.channel.id, "ts": ts,
              "channel_type": "channel"},
@@ -178,18 +179,22 @@ class Console:
         self.last_view = None
         return ["(form submitted)"] + self._show(calls)
 
-    def _shortcut(self) -> list[str]:
+    def _shortcut(self, name: str = "") -> list[str]:
         if not self._can_be_here():
             return [f"(Slack: {self.user.name} can't be in #{self.channel.name})"]
         if self._is_external():
             return [f"(Slack: message shortcuts of this app aren't available to {self.user.name}: people from "
                     "another organisation can't use them. Clients use `@Liaison update: …` instead.)"]
+        shortcuts = {s["name"].lower(): s["callback_id"] for f in FEATURES for s in getattr(f, "SHORTCUTS", [])}
+        callback_id = shortcuts.get((name.strip() or "Log as status update").lower())
+        if callback_id is None:
+            return ["(no such shortcut; there are: " + ", ".join(f'"{n}"' for n in shortcuts) + ")"]
         message = self.last_message.get(self.channel.id)
         if message is None:
             return ["(no message in this channel yet: type one, then `:shortcut`)"]
         self._join()
         body, ctype = payloads.message_action(
-            "log_status_update", message, user_id=self.user.id, channel_id=self.channel.id,
+            callback_id, message, user_id=self.user.id, channel_id=self.channel.id,
             team_id=self.world.team_id, response_url=self.slack.response_url(self.channel.id, self.user.id))
         _, _, calls = self._dispatch(body, ctype)
         return self._show(calls)
@@ -298,7 +303,7 @@ class Console:
         rest = rest.strip()
         actions: dict[str, Callable[[str], list[str]]] = {
             "as": self._as, "in": self._in, "submit": self._submit, "who": lambda _: self._who(),
-            "shortcut": lambda _: self._shortcut(), "click": self._click,
+            "shortcut": self._shortcut, "click": self._click,
             "people": lambda _: [f"{u.name} ({u.id}, {self._org(u)})" for u in self.world.users.values()
                                  if not u.is_bot],
             "channels": lambda _: [f"#{c.name} ({c.id}{', shared with another org' if c.is_ext_shared else ''}"

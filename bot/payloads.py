@@ -63,6 +63,15 @@ def view_submission(
         elif element["type"] == "checkboxes":
             chosen = [o for o in element["options"] if typed and typed.lower() in ("yes", "true", o["value"])]
             field = {"type": "checkboxes", "selected_options": chosen}
+        elif element["type"] == "static_select":  # typed: an option's value (or its text)
+            chosen = [o for o in element["options"] if typed in (o["value"], o["text"]["text"])]
+            field = {"type": "static_select", "selected_option": chosen[0] if chosen else element.get(
+                "initial_option") if typed is None else None}
+        elif element["type"] == "multi_static_select":  # typed: values separated by commas
+            wanted = [w.strip().lstrip("#") for w in typed.split(",")] if isinstance(typed, str) else None
+            chosen = (element.get("initial_options", []) if wanted is None
+                      else [o for o in element["options"] if o["value"] in wanted])
+            field = {"type": "multi_static_select", "selected_options": chosen}
         else:
             field = {"type": element["type"], "value": typed}
         state[block["block_id"]] = {element["action_id"]: field}

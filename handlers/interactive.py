@@ -28,6 +28,7 @@ class Target:
     """What a button acts on, as the database says: the record and the key of the project it belongs to."""
     key: str
     record_id: int
+    version: int | None = None  # what the card showed of the record, when its button says (an approval's version)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ from slack_bolt import App, BoltContext
 
 from bot.actors import Actor
 from bot.commands import check_typed
+from bot.render import changes as change_render
 from bot.render import overview as render
 from bot.render.mentions import mention_help
 from bot.runtime import Runtime
 from bot.services import dates, milestones
 from bot.services.overview import overview
-from handlers import updates
+from handlers import changes, updates
 from handlers.context import actor_of, place_for
 
 EVENTS = ["app_mention"]
@@ -53,6 +54,18 @@ def _update(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None
     updates.log_mentioned(rt, actor, event, rest)
 
 
+def _change(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None:
+    card = changes.file_mentioned(rt, actor, event, rest)
+    if card is not None:  # else Slack delivered this mention again: it was answered the first time
+        _reply_in_thread(rt, event, change_render.filed_in_thread(card))
+
+
+def _changes(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None:
+    place = place_for(rt, actor, event["channel"], None)
+    listed = changes.listing(rt, place)
+    _reply_in_thread(rt, event, {k: v for k, v in listed.items() if k != "response_type"})
+
+
 def _help(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None:
     _reply_in_thread(rt, event, mention_help(actor.is_client))
 
@@ -62,6 +75,8 @@ VERBS: dict[str, tuple[bool, Verb]] = {
     "status": (False, _status),
     "milestones": (False, _milestones),
     "update": (True, _update),
+    "change": (True, _change),
+    "changes": (False, _changes),
     "help": (False, _help),
 }
 

@@ -19,7 +19,7 @@ from bot.render import projects as render
 from bot.render.errors import with_post_problem
 from bot.runtime import Runtime
 from bot.services import cards as card_store
-from bot.services import dates, people, projects, schedule
+from bot.services import changes, dates, people, projects, schedule
 from bot.services.overview import overview
 from bot.render.overview import overview_blocks
 from bot.services.digests import compose
@@ -37,14 +37,15 @@ PROJECT = CommandSpec(
         Sub(
             "create",
             "Create a project and make this channel its internal channel. Without a name it opens a form.",
-            usage='[client="Client Co"] [due=<date>] [tz=Area/City] [key=short-key] <name>',
+            usage='[client="Client Co"] [due=<date>] [budget="48000 EUR"] [tz=Area/City] [key=short-key] <name>',
             options={
                 "client": "the client organisation",
                 "due": "delivery date: 2027-03-31, \"next friday\", \"in 3 months\"",
+                "budget": "the agreed budget, an amount and its ISO currency code: \"48000 EUR\"",
                 "tz": "IANA timezone for dates and digests (default from LIAISON_TIMEZONE)",
                 "key": "short key used to name the project (made from the name if left out)",
             },
-            example='create client="Acme Co" due=2026-12-15 tz=Europe/London Acme website',
+            example='create client="Acme Co" due=2026-12-15 budget="48000 EUR" tz=Europe/London Acme website',
         ),
         Sub(
             "link",
@@ -77,12 +78,13 @@ PROJECT = CommandSpec(
         ),
         Sub(
             "edit",
-            "Lead: correct the project's name, client, due date, timezone or key.",
-            usage='[name="New name"] [client="Client Co"] [due=<date>] [tz=Area/City] [key=short-key]',
+            "Lead: correct the project's name, client, due date, budget, timezone or key.",
+            usage='[name="New name"] [client="Client Co"] [due=<date>] [budget="48000 EUR"] [tz=Area/City] '
+                  '[key=short-key]',
             options={"name": "the project's name", "client": "the client organisation",
-                     "due": "delivery date: 2027-03-31, \"next friday\"", "tz": "IANA timezone",
-                     "key": "short key"},
-            example='edit due=2027-04-30 client="Acme Group"',
+                     "due": "delivery date: 2027-03-31, \"next friday\"",
+                     "budget": "the agreed budget: \"48000 EUR\"", "tz": "IANA timezone", "key": "short key"},
+            example='edit due=2027-04-30 budget="52000 EUR"',
         ),
         Sub("unlink", "Lead: unlink this channel from its project (a project keeps at least one internal channel).",
             example="unlink"),
@@ -109,7 +111,7 @@ def _create_submitted(rt: Runtime, form: Submitted) -> None:
     now = rt.clock.now()
     draft = projects.draft_project(
         values["name"] or "", client=values["client"], due=values["due"], tz=values["tz"], key=values["key"],
-        default_tz=rt.settings.timezone, now=now,
+        default_tz=rt.settings.timezone, now=now, budget=values["budget"],
     )
     channel = slack.channel_facts(rt.quick, channel_id)
     with rt.db.transaction() as session:
@@ -130,7 +132,7 @@ def _create(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     if not parsed.text and not parsed.options:
         rt.outbox.answer(response_url, lambda: _open_create_form(rt, body["trigger_id"], channel_id))
         return {}
-    typed = {"name": parsed.text, **{k: parsed.option(k) for k in ("client", "due", "tz", "key")}}
+    typed = {"name": parsed.text, **{k: parsed.option(k) for k in ("client", "due", "budget", "tz", "key")}}
     # `request` names this request, so that its job, if run again after a runner died, knows its own work.
     args = {"actor": asdict(actor), "channel_id": channel_id, "typed": typed, "default_tz": rt.settings.timezone,
             "now": rt.clock.now().isoformat(), "request": uuid.uuid4().hex}
@@ -143,7 +145,7 @@ def _draft(args: dict[str, Any]) -> projects.ProjectDraft:
     typed = args["typed"]
     return projects.draft_project(
         typed["name"], client=typed["client"], due=typed["due"], tz=typed["tz"], key=typed["key"],
-        default_tz=args["default_tz"], now=datetime.fromisoformat(args["now"]),
+        default_tz=args["default_tz"], now=datetime.fromisoformat(args["now"]), budget=typed.get("budget"),
     )
 
 
@@ -191,8 +193,9 @@ def _status(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.read() as session:
         standing = overview(session, place)
+        totals = changes.totals(session, [place.project_id]).get(place.project_id)
     today = dates.local_day(rt.clock.now(), place.timezone)
-    return render.status_reply(place.card, place.shows, overview_blocks(standing, today))
+    return render.status_reply(place.card, place.shows, overview_blocks(standing, today), totals)
 
 
 def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -273,11 +276,11 @@ def _digest(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
 def _edit(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if parsed.text:
         raise BadInput(f"`/project edit` takes only options, such as `name=\"{parsed.text}\"`: "
-                       "name, client, due, tz or key.")
-    changes = {k: v for k, v in parsed.options.items() if k in projects.EDITABLE}
+                       "name, client, due, budget, tz or key.")
+    wanted = {k: v for k, v in parsed.options.items() if k in projects.EDITABLE}
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     with rt.db.transaction() as session:
-        card, changed = projects.edit_project(session, place, changes, rt.settings.timezone, rt.clock.now())
+        card, changed = projects.edit_project(session, place, wanted, rt.settings.timezone, rt.clock.now())
         if changed:
             cards.refresh(rt, session, "project", place.project_id)
     return render.edited_reply(card, changed)
@@ -300,7 +303,8 @@ def show_card(session: Session, project_id: int, audience: str) -> Shown | None:
     card = projects.shown(session, project_id)
     if card is None or audience != "internal":
         return None
-    return Shown(project_id, render.created_post(card))
+    totals = changes.totals(session, [project_id]).get(project_id)
+    return Shown(project_id, render.created_post(card, totals))
 
 
 PROJECT_CARD = CardKind("project", show_card)

@@ -211,7 +211,7 @@ def test_bare_create_opens_modal_and_submission_creates(app, db):
     assert reply.status == 200 and reply.body == ""
     view = app.fake.wait_for("views.open")[0].args["view"]
     labels = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    assert labels == ["name", "client", "due", "tz", "key"]
+    assert labels == ["name", "client", "due", "budget", "tz", "key"]
 
     bad = app.submit(view, {"name": "Acme Website", "due": "2020-01-01"})
     assert bad.json == {"response_action": "errors", "errors": {

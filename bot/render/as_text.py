@@ -11,7 +11,10 @@ _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _EMOJI_CHARS = {"white_check_mark": "✅", "warning": "⚠️", "sparkles": "✨", "handshake": "🤝", "link": "🔗",
                 "red_circle": "🔴", "large_yellow_circle": "🟡", "large_green_circle": "🟢", "calendar": "📅",
                 "large_orange_circle": "🟠", "memo": "📝", "triangular_flag_on_post": "🚩", "alarm_clock": "⏰",
-                "zzz": "💤", "wave": "👋", "bar_chart": "📊", "no_entry_sign": "🚫", "information_source": "ℹ️"}
+                "zzz": "💤", "wave": "👋", "bar_chart": "📊", "no_entry_sign": "🚫", "information_source": "ℹ️",
+                "inbox_tray": "📥", "hourglass_flowing_sand": "⏳", "hourglass": "⌛", "no_entry": "⛔",
+                "hammer_and_wrench": "🛠️", "checkered_flag": "🏁", "wastebasket": "🗑️",
+                "arrows_counterclockwise": "🔄"}
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:

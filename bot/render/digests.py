@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.markup import to_mrkdwn
+from bot.render.totals import budget_text, due_text, impact, plural
 from bot.render.kit import (
     MAX_MESSAGE_BLOCKS,
     Block,
@@ -23,7 +24,19 @@ from bot.render.kit import (
 from bot.render.mentions import client_footer
 from bot.render.milestones import done_button, milestone_line
 from bot.render.updates import health_badge
-from bot.services.digests import ComingUp, Digest, DigestUpdate, Done, DueSoon, Overdue, Section, Updates
+from bot.services.changes import Totals, state_name
+from bot.services.digests import (
+    Changes,
+    ComingUp,
+    Digest,
+    DigestChange,
+    DigestUpdate,
+    Done,
+    DueSoon,
+    Overdue,
+    Section,
+    Updates,
+)
 from bot.services.milestones import MilestoneCard
 
 MOST = 10
@@ -73,6 +86,55 @@ def _coming_up(s: ComingUp, d: Digest) -> list[Block]:
     return [_milestones("Coming up", s.milestones, d, most=5)] if d.quiet and s.milestones else []
 
 
+def _change_name(c: DigestChange) -> str:
+    return f"*{c.ref}* {to_mrkdwn(c.title, 200)}"
+
+
+def _new_change(c: DigestChange) -> str:
+    return f"{_change_name(c)} — {state_name(c.state)}"
+
+
+def _awaiting_change(c: DigestChange) -> str:
+    waited = f"waiting {plural(c.waiting, 'working day')}" if c.waiting else "assessed today"
+    return f"{_change_name(c)} — {waited} · {impact(c.days, c.cost_cents, c.currency)}"
+
+
+def _decided_change(c: DigestChange) -> str:
+    verdict = "approved" if c.approved else "rejected"
+    by = f" by <@{c.decided_by}>" if c.decided_by else ""
+    if c.override:
+        by += " on the client's behalf (override)"
+    line = f"{_change_name(c)} — {verdict}{by}"
+    return line + (f" · {impact(c.days, c.cost_cents, c.currency)}" if c.approved else "")
+
+
+def _impact_lines(t: Totals) -> list[str]:
+    """The approved impact against the baseline: budget + approved cost (+x.x %), due date + days -> projected."""
+    budget = budget_text(t)
+    return [*([f"Budget: {budget}"] if budget else []), *([f"Due date: {due_text(t)}"] if t.approved_days else [])]
+
+
+def _changes(s: Changes, d: Digest) -> list[Block]:
+    if s.empty and not s.has_impact:
+        return []
+    parts: list[str] = []
+    if s.new:
+        parts.append(f"*New* ({len(s.new)})\n{bulleted(s.new, _new_change, MOST)}")
+    if s.awaiting:
+        whose = "your" if d.audience == "client" else "the client's"
+        listed = bulleted(s.awaiting, _awaiting_change, MOST)
+        parts.append(f"*Awaiting {whose} decision* ({len(s.awaiting)})\n{listed}")
+    if s.decided:
+        parts.append(f"*Decided* ({len(s.decided)})\n{bulleted(s.decided, _decided_change, MOST)}")
+    blocks = [section(f"*Change requests*\n{part}") if i == 0 else section(part) for i, part in enumerate(parts)]
+    if s.has_impact and s.totals is not None:
+        t = s.totals
+        head = f"*Approved changes so far* ({plural(t.approved_count, 'change request')})"
+        body = "\n".join(_impact_lines(t))
+        blocks.append(section(f"{head}\n{body}" if blocks else f"*Change requests*\n{head}\n{body}"))
+    return blocks
+
+
 # One renderer per kind of section (bot.services.digests): the section and its digest in, blocks out.
 RENDERERS: dict[type[Section], Callable[[Any, Digest], list[Block]]] = {
     Updates: _updates,
@@ -80,6 +142,7 @@ RENDERERS: dict[type[Section], Callable[[Any, Digest], list[Block]]] = {
     Overdue: _overdue,
     DueSoon: _due_soon,
     ComingUp: _coming_up,
+    Changes: _changes,
 }
 
 

@@ -14,6 +14,7 @@ class ProjectCreateIds(StrEnum):
     NAME = "name"
     CLIENT = "client"
     DUE = "due"
+    BUDGET = "budget"
     TZ = "tz"
     KEY = "key"
 
@@ -51,6 +52,8 @@ def project_create_modal(channel_id: str, default_tz: str, name: str = "") -> di
                 "label": {"type": "plain_text", "text": "Due date"},
                 "element": {"type": "datepicker", "action_id": "value"},
             },
+            _text_input(ids.BUDGET, "Budget", "The agreed budget, amount and currency, e.g. 48000 EUR",
+                        optional=True, max_length=40),
             _text_input(ids.TZ, "Timezone", "An IANA name such as Europe/Paris", initial=default_tz),
             _text_input(ids.KEY, "Short key", "Made from the name when left empty, e.g. acme-web", optional=True),
         ],

@@ -1,6 +1,7 @@
 """What people see of projects: cards, lists and confirmations. Client audiences get only client-safe parts."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -8,16 +9,24 @@ from zoneinfo import ZoneInfo
 from bot.actors import CLIENT_ROLES, ROLE_NAMES
 from bot.markup import to_mrkdwn
 from bot.render.kit import bulleted, context, divider, ephemeral, fields, header, message, section
+from bot.render.totals import budget_text, due_text
+from bot.services.changes import Totals
 from bot.services.projects import ProjectCard
 
 
-def _facts(card: ProjectCard) -> list[tuple[str, str]]:
-    return [
+def _facts(card: ProjectCard, totals: Totals | None = None) -> list[tuple[str, str]]:
+    # The card's own baseline, with what approved change requests add when the caller read them.
+    base = dict(budget_cents=card.budget_cents, budget_currency=card.budget_currency, due=card.due)
+    t = replace(totals, **base) if totals else Totals(**base)
+    facts = [
         ("Key", f"`{card.key}`"),
         ("Client", to_mrkdwn(card.client) if card.client else "_not set_"),
-        ("Due", card.due.strftime("%a %d %b %Y") if card.due else "_no date_"),
-        ("Timezone", card.timezone),
+        ("Due", due_text(t)),
     ]
+    budget = budget_text(t)  # contract data the client shares: shown to both audiences
+    if budget is not None:
+        facts.append(("Budget", budget))
+    return [*facts, ("Timezone", card.timezone)]
 
 
 def _people(card: ProjectCard, audience: str) -> str:
@@ -27,8 +36,9 @@ def _people(card: ProjectCard, audience: str) -> str:
     return bulleted(members, lambda m: f"<@{m.user_id}> — {ROLE_NAMES[m.role]}", most=20)
 
 
-def project_blocks(card: ProjectCard, audience: str) -> list[dict[str, Any]]:
-    blocks = [header(card.name), fields(_facts(card)), section(f"*People*\n{_people(card, audience)}")]
+def project_blocks(card: ProjectCard, audience: str, totals: Totals | None = None) -> list[dict[str, Any]]:
+    """The project's facts (with approved change requests when `totals` has any), people and channels."""
+    blocks = [header(card.name), fields(_facts(card, totals)), section(f"*People*\n{_people(card, audience)}")]
     if audience == "internal":
         def channel_line(c: Any) -> str:
             return f"<#{c.channel_id}> — {c.audience}" + (" _(archived)_" if c.is_archived else "")
@@ -37,15 +47,16 @@ def project_blocks(card: ProjectCard, audience: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def status_reply(card: ProjectCard, audience: str, standing: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    blocks = project_blocks(card, audience)
+def status_reply(card: ProjectCard, audience: str, standing: list[dict[str, Any]] | None = None,
+                 totals: Totals | None = None) -> dict[str, Any]:
+    blocks = project_blocks(card, audience, totals)
     return ephemeral(f"{to_mrkdwn(card.name)} ({card.key})", [*blocks[:2], *(standing or []), *blocks[2:]])
 
 
-def created_post(card: ProjectCard) -> dict[str, Any]:
+def created_post(card: ProjectCard, totals: Totals | None = None) -> dict[str, Any]:
     blocks = [
         section(f":sparkles: <@{card.created_by}> created the project *{to_mrkdwn(card.name)}* here."),
-        *project_blocks(card, "internal"),
+        *project_blocks(card, "internal", totals),
         context(
             f"Link the client's shared channel by running `/project link {card.key}` in it. "
             "`/project help` lists everything."
@@ -132,7 +143,7 @@ def digest_posted_reply(sent: int, failed: int, errors: dict[str, int], already:
     return ephemeral(text, [section(text)])
 
 
-FIELD_NAMES = {"name": "Name", "client": "Client", "due": "Due", "tz": "Timezone", "key": "Key"}
+FIELD_NAMES = {"name": "Name", "client": "Client", "due": "Due", "tz": "Timezone", "key": "Key", "budget": "Budget"}
 
 
 def edited_reply(card: ProjectCard, changed: list[tuple[str, str, str]]) -> dict[str, Any]:

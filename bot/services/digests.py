@@ -2,7 +2,7 @@
 once in a constant number of queries (no query per project), and only client-visible items for clients.
 
 A digest is a head (project, health, since when) and typed sections, filled by the providers in `SECTIONS`, in
-that order. To add a section (change requests, CSAT, risks):
+that order. To add a section (CSAT, risks; change requests are one):
   1. a frozen dataclass subclassing `Section`, with the data it shows and its `audiences` (internal by default);
   2. a provider: a function (session, batch) -> (digest, section) pairs, for every digest of the batch, in a
      constant number of queries whatever the number of projects; listed with the kinds it fills in `SECTIONS`;
@@ -16,15 +16,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.services.dates import local_day
+from bot.services.changes import APPROVED, Totals
+from bot.services.dates import local_day, working_days_between
 from bot.services.milestones import MilestoneCard
 from bot.services.updates import LIVE, current_status
-from storage.models import Delivery, Milestone, Project, Update
+from storage.models import ChangeRequest, Delivery, Milestone, Project, Update
 
 UPDATES_SHOWN = 10
 HORIZON_DAYS = 14
@@ -105,6 +106,55 @@ class ComingUp(Section):
 
 
 @dataclass(frozen=True)
+class DigestChange:
+    """A change request as a digest shows it, to the team and to the client alike: no notes of any kind."""
+
+    number: int
+    title: str
+    state: str
+    days: int | None  # the assessed impact, in working days
+    cost_cents: int | None
+    currency: str | None
+    waiting: int = 0  # working days it has awaited the client's decision (state assessed)
+    decided_by: str | None = None
+    override: bool = False  # decided by the lead on the client's behalf
+
+    @property
+    def ref(self) -> str:
+        return f"CR-{self.number}"
+
+    @property
+    def approved(self) -> bool:
+        return self.state in APPROVED
+
+
+@dataclass(frozen=True)
+class Changes(Section):
+    """Change requests: filed since the last digest, awaiting the client's decision, decided since the last digest,
+    and what the approved ones add to the project's baseline (budget and due date) so far."""
+
+    audiences = AUDIENCES
+    new: tuple[DigestChange, ...] = ()
+    awaiting: tuple[DigestChange, ...] = ()
+    decided: tuple[DigestChange, ...] = ()
+    totals: Totals | None = None
+
+    @property
+    def happened(self) -> int:
+        return len(self.new) + len(self.decided)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.awaiting or self.decided)
+
+    @property
+    def has_impact(self) -> bool:
+        """Approved change requests add days or money to the baseline."""
+        t = self.totals
+        return t is not None and (t.approved_days > 0 or any(cents for _, cents in t.approved_cents))
+
+
+@dataclass(frozen=True)
 class Digest:
     project_id: int
     key: str
@@ -165,7 +215,8 @@ def compose(session: Session, project_ids: list[int], now: datetime, audiences: 
             occurrence: datetime | None = None,
             sections: Iterable[SectionProvider] | None = None) -> dict[tuple[int, str], Digest]:
     """Digests keyed by (project id, audience): 1 + 3 per audience queries for the heads, then the providers'
-    (`SECTIONS` unless given: 1 per audience for updates, 1 for milestones), whatever the projects' history.
+    (`SECTIONS` unless given: 1 per audience for updates, 1 for milestones,
+    2 for change requests), whatever the projects' history.
 
     "Since" is the last digest sent before this occurrence, so a retried channel gets the same content.
     """
@@ -284,8 +335,64 @@ def collect_milestones(session: Session, batch: Batch) -> Iterator[tuple[Digest,
         yield digest, ComingUp(tuple(coming))
 
 
+def collect_changes(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """New, awaiting a decision, decided, and the approved impact: two queries for every project and audience.
+
+    The requests read are those each digest may show (filed or decided since the earliest "since" of the batch,
+    or awaiting a decision) and the approved ones, whose impact adds up; their notes are never read."""
+    project_ids, now = batch.project_ids, batch.now
+    earliest = min(d.since for d in batch.digests.values())
+    heads = session.execute(select(Project.id, Project.budget_cents, Project.budget_currency, Project.due_date)
+                            .where(Project.id.in_(project_ids))).all()
+    rows = session.execute(
+        select(ChangeRequest.project_id, ChangeRequest.number, ChangeRequest.title, ChangeRequest.state,
+               ChangeRequest.days, ChangeRequest.cost_cents, ChangeRequest.currency, ChangeRequest.created_at,
+               ChangeRequest.changed_at, ChangeRequest.decided_by, ChangeRequest.decided_at, ChangeRequest.override)
+        .where(ChangeRequest.project_id.in_(project_ids),
+               or_(ChangeRequest.state.in_(("assessed", *APPROVED)), ChangeRequest.created_at >= earliest,
+                   ChangeRequest.decided_at >= earliest))
+        .order_by(ChangeRequest.project_id, ChangeRequest.number)
+    ).all()
+    by_project: dict[int, list[Row[Any]]] = defaultdict(list)
+    sums: dict[int, dict[str, int]] = defaultdict(dict)
+    days: dict[int, int] = defaultdict(int)
+    count: dict[int, int] = defaultdict(int)
+    for r in rows:
+        by_project[r.project_id].append(r)
+        if r.state in APPROVED:  # as bot.services.changes.totals adds them up
+            count[r.project_id] += 1
+            days[r.project_id] += r.days or 0
+            if r.cost_cents and r.currency:
+                sums[r.project_id][r.currency] = sums[r.project_id].get(r.currency, 0) + r.cost_cents
+    totals = {}
+    for project_id, budget, currency, due in heads:
+        by_currency = sorted(sums[project_id].items(), key=lambda kv: (kv[0] != currency, kv[0]))
+        totals[project_id] = Totals(budget, currency, due, tuple(by_currency), days[project_id], count[project_id])
+
+    def since(at: datetime | None, digest: Digest) -> bool:
+        return at is not None and at <= now and (at > digest.since or (digest.first and at >= digest.since))
+
+    for digest in batch.digests.values():
+        today = digest.today
+        new, awaiting, decided = [], [], []
+        for r in by_project.get(digest.project_id, ()):
+            waiting = (working_days_between(local_day(r.changed_at, digest.timezone), today)
+                       if r.state == "assessed" else 0)
+            change = DigestChange(r.number, r.title, r.state, r.days, r.cost_cents, r.currency, waiting,
+                                  r.decided_by, r.override)
+            if since(r.created_at, digest):
+                new.append(change)
+            if r.state == "assessed":
+                awaiting.append(change)
+            if (r.state == "rejected" or r.state in APPROVED) and since(r.decided_at, digest):
+                decided.append(change)
+        awaiting.sort(key=lambda c: (-c.waiting, c.number))  # the longest wait first
+        yield digest, Changes(tuple(new), tuple(awaiting), tuple(decided), totals.get(digest.project_id))
+
+
 # Every digest's sections, in the order shown (a renderer may show nothing for an empty one).
 SECTIONS: tuple[SectionProvider, ...] = (
     SectionProvider((Updates,), collect_updates),
     SectionProvider((Done, Overdue, DueSoon, ComingUp), collect_milestones),
+    SectionProvider((Changes,), collect_changes),
 )

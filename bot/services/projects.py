@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, ROLE_NAMES, Actor, check_role_target, require_role, require_team_member
 from bot.commands import has_visible
 from bot.errors import BadInput, NotFound
-from bot.services import audit, dates
+from bot.services import audit, dates, money
 from bot.services.people import ensure_workspace
 from storage import queries
 from storage.models import DEFAULT_SCHEDULE, ROLES, AuditEntry, Member, Project, ProjectChannel
@@ -35,6 +35,8 @@ class ProjectDraft:
     client: str | None
     due: date | None
     timezone: str
+    budget_cents: int | None = None  # the agreed budget, in hundredths of budget_currency
+    budget_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ProjectCard:
     channels: tuple[ChannelCard, ...]
     members: tuple[MemberCard, ...]
     id: int = 0
+    budget_cents: int | None = None
+    budget_currency: str | None = None
 
     def channels_for(self, audience: str) -> tuple[ChannelCard, ...]:
         return tuple(c for c in self.channels if c.audience == audience and not c.is_archived)
@@ -106,6 +110,7 @@ def draft_project(
     key: str | None,
     default_tz: str,
     now: datetime,
+    budget: str | None = None,
 ) -> ProjectDraft:
     """Check what the person typed (command or modal) before anything is stored."""
     name = " ".join((name or "").split())
@@ -131,6 +136,8 @@ def draft_project(
 
     # The same words milestones take (`next friday`, `in 3 weeks`), read in the project's own timezone.
     due_date = dates.parse_day(due, timezone, now, field="due") if due and due.strip() else None
+    # `48000 EUR`: the baseline approved change requests add to.
+    budget_cents, budget_currency = money.money(budget, "budget") if budget is not None else (None, None)
 
     if key:
         key = key.strip().lower()
@@ -142,7 +149,8 @@ def draft_project(
         key = slugify(name)
         if not key:
             raise BadInput("I can't make a short key from that name; give one with `key=`, e.g. `key=acme-web`.", "key")
-    return ProjectDraft(name=name, key=key, client=client, due=due_date, timezone=timezone)
+    return ProjectDraft(name=name, key=key, client=client, due=due_date, timezone=timezone,
+                        budget_cents=budget_cents, budget_currency=budget_currency)
 
 
 def create_project(
@@ -166,7 +174,8 @@ def create_project(
             project_id = session.execute(insert(Project).values(
                 team_id=actor.team_id, key=draft.key, name=draft.name, client_name=draft.client, due_date=draft.due,
                 timezone=draft.timezone, created_by=actor.user_id, created_at=now,
-                digest_schedule=DEFAULT_SCHEDULE,
+                digest_schedule=DEFAULT_SCHEDULE, budget_cents=draft.budget_cents,
+                budget_currency=draft.budget_currency,
             ).returning(Project.id)).scalar_one()
             session.execute(insert(ProjectChannel).values(project_id=project_id, **_binding_values(
                 actor, channel, "internal", now)))
@@ -187,13 +196,15 @@ def create_project(
     audit.record(
         session, actor, "project.create", f"project:{draft.key}", now, project_id,
         name=draft.name, client=draft.client, due=draft.due.isoformat() if draft.due else None,
-        timezone=draft.timezone, channel=channel.channel_id, request=request,
+        timezone=draft.timezone, budget=_budget_shown(draft.budget_cents, draft.budget_currency),
+        channel=channel.channel_id, request=request,
     )
     return ProjectCard(
         key=draft.key, name=draft.name, client=draft.client, due=draft.due, timezone=draft.timezone,
         created_by=actor.user_id,
         channels=(ChannelCard(channel.channel_id, channel.name[:200], "internal", False),),
         members=(MemberCard(actor.user_id, "lead"),), id=project_id,
+        budget_cents=draft.budget_cents, budget_currency=draft.budget_currency,
     )
 
 
@@ -263,28 +274,33 @@ def set_role(
     return card_of(project)
 
 
-EDITABLE = {"name": "name", "client": "client_name", "due": "due_date", "tz": "timezone", "key": "key"}
+# What `/project edit` may change: option -> the columns it sets.
+EDITABLE = {"name": ("name",), "client": ("client_name",), "due": ("due_date",), "tz": ("timezone",),
+            "key": ("key",), "budget": ("budget_cents", "budget_currency")}
 
 
 def edit_project(session: Session, place: Any, changes: dict[str, str], default_tz: str,
                  now: datetime) -> tuple[ProjectCard, list[tuple[str, str, str]]]:
-    """The lead corrects the project's name, client, due date, timezone or key: checked as at creation, audited.
-    Returns the card and what changed, (field, before, after)."""
+    """The lead corrects the project's name, client, due date, budget, timezone or key: checked as at creation,
+    audited. Returns the card and what changed, (field, before, after)."""
     require_role(place.actor, ("lead",), "edit the project")
     if not changes:
         raise BadInput("Say what to change, e.g. `/project edit due=2027-04-30 client=\"Acme Group\"` "
-                       "(name, client, due, tz or key).")
+                       "(name, client, due, budget, tz or key).")
     project = _load(session, place.project_id)
     draft = draft_project(changes.get("name") or project.name, client=changes.get("client"), due=changes.get("due"),
                           tz=changes.get("tz") or project.timezone, key=changes.get("key") or project.key,
-                          default_tz=default_tz, now=now)
-    new = {"name": draft.name, "client": draft.client, "due": draft.due, "tz": draft.timezone, "key": draft.key}
+                          default_tz=default_tz, now=now, budget=changes.get("budget"))
+    new = {"name": (draft.name,), "client": (draft.client,), "due": (draft.due,), "tz": (draft.timezone,),
+           "key": (draft.key,), "budget": (draft.budget_cents, draft.budget_currency)}
     changed = []
     for field_ in changes:
-        before, after = getattr(project, EDITABLE[field_]), new[field_]
+        columns = EDITABLE[field_]
+        before, after = tuple(getattr(project, c) for c in columns), new[field_]
         if before != after:
-            changed.append((field_, _shown(before), _shown(after)))
-            setattr(project, EDITABLE[field_], after)
+            changed.append((field_, _shown(*before), _shown(*after)))
+            for column, value in zip(columns, after):
+                setattr(project, column, value)
     if not changed:
         raise BadInput(f"`{project.key}` already has those values; nothing changed.")
     taken = queries.project_by_key(session, project.team_id, project.key) if "key" in changes else None
@@ -296,10 +312,17 @@ def edit_project(session: Session, place: Any, changes: dict[str, str], default_
     return card_of(project), changed
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, currency: str | None = None) -> str:
+    """A field's value as the edit reply and the audit log show it; a budget as `48,000 EUR`."""
     if value is None:
         return "none"
+    if currency is not None:
+        return money.shown(value, currency)
     return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _budget_shown(cents: int | None, currency: str | None) -> str | None:
+    return money.shown(cents, currency) if cents is not None else None
 
 
 def unlink_channel(session: Session, place: Any, channel_id: str, now: datetime) -> ChannelCard:
@@ -383,13 +406,16 @@ def card_of(project: Project) -> ProjectCard:
         channels=tuple(ChannelCard(c.channel_id, c.name, c.audience, c.is_archived) for c in project.channels),
         members=tuple(MemberCard(m.user_id, m.role) for m in project.members),
         id=project.id,
+        budget_cents=project.budget_cents,
+        budget_currency=project.budget_currency,
     )
 
 
 def shown(session: Session, project_id: int) -> ProjectCard | None:
     """The project as its cards (and every rights check) read it now, in three plain queries; None when gone."""
     row = session.execute(select(Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone,
-                                 Project.created_by).where(Project.id == project_id)).first()
+                                 Project.created_by, Project.budget_cents, Project.budget_currency)
+                          .where(Project.id == project_id)).first()
     if row is None:
         return None
     channels = session.execute(select(ProjectChannel.channel_id, ProjectChannel.name, ProjectChannel.audience,
@@ -399,7 +425,8 @@ def shown(session: Session, project_id: int) -> ProjectCard | None:
                               .order_by(Member.id))
     return ProjectCard(key=row.key, name=row.name, client=row.client_name, due=row.due_date, timezone=row.timezone,
                        created_by=row.created_by, channels=tuple(ChannelCard(*c) for c in channels),
-                       members=tuple(MemberCard(*m) for m in members), id=project_id)
+                       members=tuple(MemberCard(*m) for m in members), id=project_id,
+                       budget_cents=row.budget_cents, budget_currency=row.budget_currency)
 
 
 def _load(session: Session, project_id: int) -> Project:
