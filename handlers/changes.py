@@ -15,10 +15,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role
 from bot.commands import ID_MAX, CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of, whole_number, yes_no
 from bot.errors import BadInput, NotFound, SlackTrouble
 from bot.render import changes as render
+from bot.render.errors import answer_for
 from bot.runtime import Runtime
 from bot.services import changes
 from bot.services.changes import ChangeCard, Moved
@@ -154,14 +156,16 @@ def _open_file_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, A
 
 
 def _open(rt: Runtime, trigger_id: str | None, view: dict[str, Any], response_url: str | None, instead: str) -> None:
-    """Open a form right after the ack (Slack gives three seconds); if Slack won't, the person is told."""
+    """Open a form right after the ack (Slack gives three seconds); if Slack won't, the person is told, beside
+    the message they pressed a button in (never in its place)."""
     def open_form() -> None:
         try:
             rt.quick.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, SlackClientError) as e:
-            raise SlackTrouble(f"Slack didn't open the form. Type it instead: {instead}.") from e
+        except (SlackApiError, SlackClientError):
+            told = answer_for(SlackTrouble(f"Slack didn't open the form. Type it instead: {instead}."))[0]
+            slack.respond(response_url, {**told, "replace_original": False})
 
-    rt.outbox.answer(response_url, open_form)
+    rt.outbox.later(open_form)
 
 
 def _file_submitted(rt: Runtime, form: Submitted) -> None:
@@ -405,7 +409,7 @@ def _ref(rt: Runtime, press: Press) -> str:
 
 
 def _press_assess(rt: Runtime, press: Press) -> None:
-    _open_assess_form(rt, press.place, _ref(rt, press), press.channel_id, press.trigger_id, None)
+    _open_assess_form(rt, press.place, _ref(rt, press), press.channel_id, press.trigger_id, press.response_url)
 
 
 def _press_approve(rt: Runtime, press: Press) -> dict[str, Any]:
@@ -426,8 +430,9 @@ def _press_reject(rt: Runtime, press: Press) -> None:
         changes.check_decision(session, press.place, row, "reject", press.target.version)
         card = changes.shown(session, row.id, press.place.shows)
         assert card is not None
-    _open(rt, press.trigger_id, render.reject_modal(card, press.channel_id, press.target.version), None,
-          "ask the lead")
+    _open(rt, press.trigger_id, render.reject_modal(card, press.channel_id, press.target.version),
+          press.response_url, f"ask the project lead to reject {card.ref} for you with `/change reject {card.ref} "
+          "override=yes <your reason>`")
 
 
 def _reject_submitted(rt: Runtime, form: Submitted) -> None:

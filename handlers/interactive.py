@@ -37,6 +37,7 @@ class Press:
     target: Target
     channel_id: str | None
     trigger_id: str | None  # to open a form from the press
+    response_url: str | None = None  # to tell the presser something later (a form Slack wouldn't open)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _on_press(rt: Runtime, action: Action) -> Callable[..., None]:
         with rt.db.read() as session:
             target = action.find(session, value, actor)
         place = place_for(rt, actor, channel_id, target.key)
-        answer = action.press(rt, Press(place, target, channel_id, body.get("trigger_id")))
+        answer = action.press(rt, Press(place, target, channel_id, body.get("trigger_id"), body.get("response_url")))
         ack()
         if answer and body.get("response_url"):
             rt.outbox.later(slack.respond, body["response_url"],

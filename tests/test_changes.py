@@ -304,3 +304,16 @@ def test_an_approve_button_that_names_no_assessment_approves_nothing(project, db
         answer = project.press_value("change.approve", value, user="U0CLIENT", channel="C0SHARED")
         assert "names no assessment" in answer.text or "can't find" in answer.text
     assert change(db).state == "assessed"
+
+
+def test_a_form_slack_will_not_open_is_said_to_the_person_with_what_to_type_instead(project, db):
+    project.command("Add a blog", name="/change")
+    project.jobs.drain()
+    project.fake.fail_next("views.open", error="expired_trigger_id")
+    url = project.fake.response_url("C0INTERNAL", "U0LEAD")
+    ack = project.send(payloads.block_actions("change.assess", str(change(db).id), user_id="U0LEAD", team_id=TEAM,
+                                              channel_id="C0INTERNAL", response_url=url))
+    assert ack.status == 200
+    told = project.fake.wait_for("response_url", timeout=5, where=lambda c: url.endswith(c.url))[0].args
+    assert "didn't open the form" in told["text"] and "/change assess CR-1" in told["text"]
+    assert told["replace_original"] is False and change(db).state == "submitted"
