@@ -341,28 +341,22 @@ def _decided(rt: Runtime, place: Place, ref: str, approve: bool, reason: str | N
     return render.done_reply(f"{verb} {card.ref}{behalf}.", shown)
 
 
+def _step(rt: Runtime, place: Place, ref: str, step: Any, said: str, response_url: str | None) -> dict[str, Any]:
+    """Start or finish it (`changes.start` / `changes.finish`); its cards follow."""
+    with rt.db.transaction() as session:
+        card = step(session, place, ref, rt.clock.now())
+        _after_move(rt, session, card, (), response_url)
+    return render.done_reply(said.format(ref=card.ref))
+
+
 def _start(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
-    return _started(rt, place, parsed.ref, body.get("response_url"))
-
-
-def _started(rt: Runtime, place: Place, ref: str, response_url: str | None) -> dict[str, Any]:
-    with rt.db.transaction() as session:
-        card = changes.start(session, place, ref, rt.clock.now())
-        _after_move(rt, session, card, (), response_url)
-    return render.done_reply(f"Started {card.ref}.")
+    return _step(rt, place, parsed.ref, changes.start, "Started {ref}.", body.get("response_url"))
 
 
 def _done(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
-    return _finished(rt, place, parsed.ref, body.get("response_url"))
-
-
-def _finished(rt: Runtime, place: Place, ref: str, response_url: str | None) -> dict[str, Any]:
-    with rt.db.transaction() as session:
-        card = changes.finish(session, place, ref, rt.clock.now())
-        _after_move(rt, session, card, (), response_url)
-    return render.done_reply(f"Marked {card.ref} done.")
+    return _step(rt, place, parsed.ref, changes.finish, "Marked {ref} done.", body.get("response_url"))
 
 
 def _withdraw(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -446,11 +440,11 @@ def _reject_submitted(rt: Runtime, form: Submitted) -> None:
 
 
 def _press_start(rt: Runtime, press: Press) -> dict[str, Any]:
-    return _started(rt, press.place, _ref(rt, press), None)
+    return _step(rt, press.place, _ref(rt, press), changes.start, "Started {ref}.", None)
 
 
 def _press_done(rt: Runtime, press: Press) -> dict[str, Any]:
-    return _finished(rt, press.place, _ref(rt, press), None)
+    return _step(rt, press.place, _ref(rt, press), changes.finish, "Marked {ref} done.", None)
 
 
 def _press_withdraw(rt: Runtime, press: Press) -> dict[str, Any]:

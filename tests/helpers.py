@@ -27,3 +27,34 @@ def posts(fake, channel: str | None = None, timeout: float = 0) -> list[str]:
 
     return [json.dumps(c.args) for c in fake.calls_to("chat.postMessage")
             if not c.failed and (channel is None or c.args.get("channel") == channel)]
+
+
+def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100",
+            event_id: str = "Ev0MENTION1", retry: int | None = None):
+    """`@Liaison <text>` as Slack delivers it (a retry, with `retry`: the same event again)."""
+    from bot import payloads
+    from tests.conftest import SECRET, TEAM
+
+    event = {"type": "app_mention", "user": user, "text": f"<@U0LIAISON> {text}", "channel": channel, "ts": ts}
+    body, ctype = payloads.event(event, team_id=TEAM, event_id=event_id)
+    headers = {"content-type": ctype, **payloads.sign(SECRET, body)}
+    if retry:
+        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+    return app.post(body, headers)
+
+
+def ticks_at_once(app, db, clock, schedulers: int = 4) -> list:
+    """`schedulers` processes sharing one database tick at the same moment; their reports."""
+    import threading
+
+    from bot.runtime import build_runtime
+    from scheduler import service
+
+    runtimes = [app.rt, *(build_runtime(app.rt.settings, db=db, clock=clock) for _ in range(schedulers - 1))]
+    reports: list = []
+    threads = [threading.Thread(target=lambda rt=rt: reports.append(service.tick(rt))) for rt in runtimes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return reports

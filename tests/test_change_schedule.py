@@ -18,7 +18,7 @@ from scheduler import service
 from scheduler.changes import KIND
 from scheduler.kinds import KINDS
 from storage.models import ChangeRequest, Delivery, Project
-from tests.helpers import acme, count, posts
+from tests.helpers import acme, count, posts, ticks_at_once
 
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the fixtures' START; London is on UTC in winter
 
@@ -148,14 +148,7 @@ def test_without_an_approver_the_reminder_says_the_lead_must_name_one(app, db, c
 def test_several_schedulers_and_a_restart_still_post_it_once(project, db, clock):
     add_change(db, 1, "Newsletter signup", "assessed", changed_at=TUESDAY)
     clock.set(day(11, 27))
-    others = [build_runtime(project.rt.settings, db=db, clock=clock) for _ in range(3)]
-    reports = []
-    threads = [threading.Thread(target=lambda rt=rt: reports.append(service.tick(rt)))
-               for rt in [project.rt, *others]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    reports = ticks_at_once(project, db, clock)
     assert sum(r.sent for r in reports) == 1
     restarted = build_runtime(project.rt.settings, db=db, clock=clock)  # a new process, the same database
     assert service.tick(restarted).sent == 0

@@ -12,17 +12,7 @@ from sqlalchemy import select
 from bot import payloads
 from storage.models import AuditEntry, ChangeRequest, Milestone
 from tests.conftest import TEAM
-from tests.helpers import count
-
-
-def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100",
-            event_id: str = "Ev0CHANGE1", retry: int | None = None):
-    event = {"type": "app_mention", "user": user, "text": f"<@U0LIAISON> {text}", "channel": channel, "ts": ts}
-    body, ctype = payloads.event(event, team_id=TEAM, event_id=event_id)
-    headers = {"content-type": ctype, **payloads.sign("test-signing-secret", body)}
-    if retry:
-        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
-    return app.post(body, headers)
+from tests.helpers import count, mention
 
 
 def shown(payload) -> str:

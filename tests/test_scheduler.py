@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import build_runtime
 from scheduler import service
 from storage.models import Delivery, ProjectChannel
-from tests.helpers import acme, posts
+from tests.helpers import acme, posts, ticks_at_once
 
 UTC = timezone.utc
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)  # London is on UTC in winter
@@ -85,14 +83,7 @@ def test_a_missed_digest_older_than_the_grace_period_is_skipped_and_logged_never
 
 def test_two_schedulers_on_one_database_post_each_occurrence_once(project, db, clock):
     clock.set(MONDAY_9)
-    others = [build_runtime(project.rt.settings, db=db, clock=clock) for _ in range(3)]
-    reports = []
-    threads = [threading.Thread(target=lambda rt=rt: reports.append(service.tick(rt)))
-               for rt in [project.rt, *others]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    reports = ticks_at_once(project, db, clock)
     assert sum(r.sent for r in reports) == 2
     assert len(digest_posts(project.fake, "C0INTERNAL")) == 1 and len(digest_posts(project.fake, "C0SHARED")) == 1
 

@@ -12,7 +12,7 @@ from bot import payloads
 from bot.services.updates import current_status
 from storage.models import AuditEntry, Project, Update
 from tests.conftest import TEAM
-from tests.helpers import count, posts
+from tests.helpers import count, mention, posts
 
 
 def status(db, audience: str) -> tuple[str | None, int | None]:
@@ -67,16 +67,6 @@ def test_update_outside_a_bound_channel_says_how(project, db):
     assert "isn't linked" in reply.text and stored(db) == []
     reply = project.command("project=acme Did things", name="/update", channel="C0GENERAL")
     assert reply.json["response_type"] == "ephemeral" and len(stored(db)) == 1
-
-
-def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100",
-            event_id: str = "Ev0MENTION1", retry: int | None = None):
-    event = {"type": "app_mention", "user": user, "text": f"<@U0LIAISON> {text}", "channel": channel, "ts": ts}
-    body, ctype = payloads.event(event, team_id=TEAM, event_id=event_id)
-    headers = {"content-type": ctype, **payloads.sign("test-signing-secret", body)}
-    if retry:
-        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
-    return app.post(body, headers)
 
 
 def test_client_logs_by_mention_once_however_many_deliveries(project, db):
