@@ -115,9 +115,10 @@ def _post_cards(rt: Runtime, session: Session, place: Place, card: ChangeCard, r
     return posted
 
 
-def _store(rt: Runtime, place: Place, draft: changes.ChangeDraft, *, source: str, source_key: str | None = None,
+def store(rt: Runtime, place: Place, draft: changes.ChangeDraft, *, source: str, source_key: str | None = None,
            permalink: str | None = None, response_url: str | None = None) -> tuple[ChangeCard, bool] | None:
-    """File it and queue its cards, together; None when this message or event was filed before."""
+    """File it and queue its cards (one in each live channel of the project), together; None when this message or
+    event was filed before. Also how a risk escalated into a change request is filed (handlers.risks)."""
     try:
         with rt.db.transaction() as session:
             card = changes.file(session, place, draft, rt.clock.now(), source=source, source_key=source_key,
@@ -142,7 +143,7 @@ def _file(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
     draft = changes.draft_change(parsed.text, requested_by=_requester(parsed.option("by")),
                                  priority=parsed.option("priority"))
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
-    stored = _store(rt, place, draft, source="command", response_url=body.get("response_url"))
+    stored = store(rt, place, draft, source="command", response_url=body.get("response_url"))
     assert stored is not None  # a command has no source key, so it is never a duplicate
     card, posted = stored
     return render.filed_reply(card, posted)
@@ -177,7 +178,7 @@ def _file_submitted(rt: Runtime, form: Submitted) -> None:
                                  description=values.get(render.FileIds.DESCRIPTION),
                                  requested_by=values.get(render.FileIds.REQUESTER),
                                  priority=values.get(render.FileIds.PRIORITY))
-    stored = _store(rt, form.place, draft, source="form")
+    stored = store(rt, form.place, draft, source="form")
     assert stored is not None
     card, posted = stored
     _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, render.filed_reply(card, posted))
@@ -195,7 +196,7 @@ def file_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) 
     event twice: filed once. None when it was filed before."""
     draft = changes.draft_change(text)
     place = place_for(rt, actor, event["channel"], None)
-    stored = _store(rt, place, draft, source="mention", source_key=f"msg:{event['channel']}:{event['ts']}")
+    stored = store(rt, place, draft, source="mention", source_key=f"msg:{event['channel']}:{event['ts']}")
     return None if stored is None else stored[0]
 
 
@@ -211,7 +212,7 @@ def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
     draft = changes.draft_change(title, description=args["text"] if title != args["text"] else "",
                                  requested_by=args["author_id"])
     place = place_for(rt, actor, channel_id, None)
-    stored = _store(rt, place, draft, source="shortcut", source_key=f"msg:{channel_id}:{args['ts']}",
+    stored = store(rt, place, draft, source="shortcut", source_key=f"msg:{channel_id}:{args['ts']}",
                     permalink=permalink)
     if stored is None:
         return render.done_reply("That message was already filed as a change request.")

@@ -268,6 +268,10 @@ def test_withdrawing_an_approved_request_moves_its_milestones_back(project, db):
     reply = project.command("withdraw CR-1 Client dropped it", name="/change")
     assert "Withdrew CR-1" in reply.text and "moved back" in reply.text
     assert change(db).state == "withdrawn" and due_of(db, "Design sign-off") == date(2026, 12, 4)
+    project.jobs.drain()
+    card = shown(latest(project, "C0INTERNAL", cards_in(project, "C0INTERNAL")[0].ts))
+    assert "withdrawn" in card and "Approved by <@U0LEAD>" in card and "Rejected" not in card
+    assert payloads.buttons(latest(project, "C0INTERNAL", cards_in(project, "C0INTERNAL")[0].ts)) == []
 
 
 def test_the_shortcut_files_a_message_with_its_author_as_requester_and_its_link(project, db):

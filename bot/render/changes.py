@@ -50,9 +50,9 @@ def moved_lines(moved: tuple[Moved, ...]) -> str:
 def _decision(c: ChangeCard) -> str | None:
     if c.decided_by is None or c.decided_at is None:
         return None
-    verb = "Approved" if c.state in ("approved", "in_progress", "done") else "Rejected"
-    if c.state in ("withdrawn",) and c.decision_note is None:
-        return None
+    # Only a rejected request was rejected; one withdrawn after a decision had been approved (a rejected one
+    # can't be withdrawn).
+    verb = "Rejected" if c.state == "rejected" else "Approved"
     who = f"<@{c.decided_by}>" + (" *on the client's behalf (override)*" if c.override else "")
     why = f": {to_mrkdwn(c.decision_note, 400)}" if c.decision_note else ""
     return f"{verb} by {who} on {_day(c.decided_at, c.timezone)}{why}"
