@@ -7,13 +7,14 @@ from slack_bolt import App
 
 from bot.jobs import JobFunction
 from bot.runtime import Runtime
-from handlers import changes, channels, context, errors, mentions, milestones, projects, updates
+from handlers import changes, channels, context, errors, feedback, mentions, milestones, projects, risks, surveys, updates
 from handlers.cards import CardKind, card_jobs
 from handlers.interactive import register_actions, register_forms
 from scheduler import service as scheduler
 
 # Order matters: errors and identity first, so every feature sees an actor and a friendly error path.
-FEATURES: list[ModuleType] = [errors, context, projects, updates, milestones, changes, channels, mentions]
+FEATURES: list[ModuleType] = [errors, context, projects, updates, milestones, changes, feedback, surveys, risks,
+                              channels, mentions]
 
 
 def register_all(app: App, rt: Runtime) -> None:

@@ -72,8 +72,8 @@ def actor_of(context: BoltContext) -> Actor:
     return context["actor"]
 
 
-def place_for(rt: Runtime, actor: Actor, channel_id: str | None, key: str | None) -> Place:
+def place_for(rt: Runtime, actor: Actor, channel_id: str | None, key: str | None, asserted: bool = True) -> Place:
     """The rights check every command, mention, shortcut, form and job goes through: which project, what may be
     shown here, and whether this person may act on it at all (raises NotAllowed / NotFound with the reason)."""
     with rt.db.read() as session:
-        return place_of(session, actor, channel_id, key, rt.members.includes)
+        return place_of(session, actor, channel_id, key, rt.members.includes, asserted)

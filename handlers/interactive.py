@@ -29,6 +29,7 @@ class Target:
     key: str
     record_id: int
     version: int | None = None  # what the card showed of the record, when its button says (an approval's version)
+    score: int | None = None  # the score a survey's button gives
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ def _on_submit(rt: Runtime, form: Form) -> Callable[..., None]:
         metadata = metadata if isinstance(metadata, dict) else {}
         place = None
         if form.on_project:
-            place = place_for(rt, actor, _text(metadata.get("channel_id")), _text(metadata.get("project")))
+            # The channel a form names is what it was opened with, not Slack's word: membership is checked.
+            place = place_for(rt, actor, _text(metadata.get("channel_id")), _text(metadata.get("project")),
+                              asserted=False)
         form.submit(rt, Submitted(actor, metadata, view, place))
         ack()
 

@@ -1,7 +1,7 @@
 """@Liaison mentions: how people from the client's organisation (who can't use our slash commands) reach us.
 
-`@Liaison status`, `@Liaison milestones`, `@Liaison update: …` and `@Liaison help`; anything else gets a short
-answer in the thread saying what Liaison understands. Answers go in the thread, so they follow the channel's
+`@Liaison status`, `@Liaison milestones`, `@Liaison update: …`, `@Liaison feedback: …` and `@Liaison help`;
+anything else gets a short answer in the thread saying what Liaison understands. Answers go in the thread, so they follow the channel's
 audience (client-safe in the client's channel) whoever asked. Every verb goes through the same rights check.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.render.mentions import mention_help
 from bot.runtime import Runtime
 from bot.services import dates, milestones
 from bot.services.overview import overview
-from handlers import changes, updates
+from handlers import changes, feedback, updates
 from handlers.context import actor_of, place_for
 
 EVENTS = ["app_mention"]
@@ -66,6 +66,11 @@ def _changes(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> Non
     _reply_in_thread(rt, event, {k: v for k, v in listed.items() if k != "response_type"})
 
 
+def _feedback(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None:
+    # Stored once and thanked once in its thread (in the same transaction), however often Slack delivers it.
+    feedback.log_mentioned(rt, actor, event, rest)
+
+
 def _help(rt: Runtime, actor: Actor, event: dict[str, Any], rest: str) -> None:
     _reply_in_thread(rt, event, mention_help(actor.is_client))
 
@@ -77,6 +82,7 @@ VERBS: dict[str, tuple[bool, Verb]] = {
     "update": (True, _update),
     "change": (True, _change),
     "changes": (False, _changes),
+    "feedback": (True, _feedback),
     "help": (False, _help),
 }
 

@@ -24,7 +24,7 @@ from bot.services.overview import overview
 from bot.render.overview import overview_blocks
 from bot.services.digests import compose
 from bot.render import digests as render_digests
-from handlers import cards
+from handlers import cards, surveys
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
 from handlers.interactive import Form, Submitted
@@ -88,6 +88,9 @@ PROJECT = CommandSpec(
         ),
         Sub("unlink", "Lead: unlink this channel from its project (a project keeps at least one internal channel).",
             example="unlink"),
+        Sub("survey", "Lead: when the client is asked how satisfied they are (1-5, in their channel, open 7 days); "
+            "`now` sends one at once. Without a word: when the next one goes.",
+            usage="[monthly|after-milestone|off|now]", example="survey monthly"),
         Sub("help", "Show this help.", example="help"),
     ),
 )
@@ -98,7 +101,7 @@ COMMANDS = [PROJECT]
 def register(app: App, rt: Runtime) -> None:
     register_command(app, rt, PROJECT, {
         "create": _create, "link": _link, "status": _status, "role": _role, "list": _list,
-        "schedule": _schedule, "digest": _digest, "edit": _edit, "unlink": _unlink,
+        "schedule": _schedule, "digest": _digest, "edit": _edit, "unlink": _unlink, "survey": _survey,
     })
 
 
@@ -296,6 +299,11 @@ def _unlink(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
         rt.jobs.enqueue("slack.post", {"channel_id": channel_id, "payload": render.unlinked_post(place.name)},
                         session=session)
     return render.unlinked_reply(place.key, channel)
+
+
+def _survey(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """`/project survey [monthly|after-milestone|off|now]`: CSAT surveys (handlers.surveys does the work)."""
+    return surveys.command(rt, parsed, actor, body)
 
 
 def show_card(session: Session, project_id: int, audience: str) -> Shown | None:

@@ -10,8 +10,11 @@ from typing import Any
 
 from scheduler.changes import CHANGE_REMINDERS
 from scheduler.digests import DIGESTS
+from scheduler.followups import FOLLOW_UP_REMINDERS
 from scheduler.nudges import QUIET_NUDGES
 from scheduler.plan import ScheduledKind
 from scheduler.reminders import MILESTONE_REMINDERS
+from scheduler.surveys import SURVEYS
 
-KINDS: tuple[ScheduledKind[Any], ...] = (DIGESTS, QUIET_NUDGES, MILESTONE_REMINDERS, CHANGE_REMINDERS)
+KINDS: tuple[ScheduledKind[Any], ...] = (DIGESTS, QUIET_NUDGES, MILESTONE_REMINDERS, CHANGE_REMINDERS, SURVEYS,
+                                       FOLLOW_UP_REMINDERS)

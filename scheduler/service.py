@@ -1,7 +1,8 @@
 """The scheduler: every tick, plan what is due, claim it in the ledger, compose it, post it, record it.
 
 What is due is planned, and its messages composed, by each registered kind (scheduler/kinds.py: digests, quiet
-nudges, milestone reminders); this module and the ledger know none of them by name.
+nudges, milestone reminders); this module and the ledger know none of them by name. Besides, each tick runs the
+small upkeep steps listed in `UPKEEP` (closing CSAT surveys after their seven days).
 
 APScheduler only wakes the tick; what is due is computed from the projects' schedules and the ledger, so a
 restart catches up missed occurrences (within the grace period) and any number of schedulers sharing the
@@ -10,7 +11,7 @@ database deliver each occurrence once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from bot.render import digests as render
 from bot.render import projects as render_projects
 from bot.runtime import Runtime
 from bot.services import channels as channel_events
-from scheduler import digests, ledger
+from scheduler import digests, ledger, surveys
 from scheduler.deliver import GONE, Outcome, Outgoing, post_all
 from scheduler.kinds import KINDS
 from scheduler.plan import Composed, Plan, Planned, ScheduledKind, owner, plan
@@ -41,9 +42,19 @@ class TickReport:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+# Work each tick does besides posting what is due: closing the CSAT surveys whose seven days are over (their cards
+# change in place; that is a chat.update, which no delivery of the ledger makes).
+UPKEEP: tuple[Callable[[Runtime, datetime], int], ...] = (surveys.close_due,)
+
+
 def tick(rt: Runtime, concurrency: int = 32, kinds: Sequence[ScheduledKind[Any]] = KINDS) -> TickReport:
     now = rt.clock.now()
     grace = timedelta(hours=rt.settings.grace_hours)
+    for step in UPKEEP:
+        try:
+            step(rt, now)
+        except Exception:  # noqa: BLE001 - tried again by the next tick; what is due still goes out
+            log.exception("scheduler upkeep %s failed", step.__name__)
     with rt.db.read() as session:
         todo = plan(session, now, grace, kinds)
     return _deliver(rt, todo, now, concurrency, kinds)

@@ -27,6 +27,9 @@ DEFAULT_SCHEDULE = "weekly mon 09:00"
 ROLES = ("lead", "team", "client_approver", "client")
 PRIORITIES = ("low", "normal", "high", "urgent")
 CHANGE_STATES = ("submitted", "assessed", "approved", "rejected", "in_progress", "done", "withdrawn")
+LEVELS = ("low", "medium", "high")  # a risk's likelihood and impact; its score is their product, 1-9
+RESPONSES = ("avoid", "mitigate", "transfer", "accept")
+SURVEY_SCHEDULES = ("off", "monthly", "after-milestone")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -104,6 +107,8 @@ class Project(Base):
     budget_cents: Mapped[int | None] = mapped_column(BigInteger())
     budget_currency: Mapped[str | None] = mapped_column(String(3))
     changes_filed: Mapped[int] = mapped_column(server_default="0")  # the last CR-<n> given
+    risks_filed: Mapped[int] = mapped_column(server_default="0")  # the last R-<n> given
+    survey_schedule: Mapped[str] = mapped_column(String(20), server_default="off")  # off|monthly|after-milestone
 
     channels: Mapped[list[ProjectChannel]] = relationship(
         back_populates="project", order_by="ProjectChannel.id", cascade="all, delete-orphan"
@@ -269,6 +274,118 @@ class ChangeRequest(Base):
     approved_version: Mapped[int | None]
     # What the approval moved: [[milestone id, due before, due after], ...], so that voiding it moves them back.
     moved: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+
+
+class Feedback(Base):
+    """What a client said about the project: heard by the team elsewhere (`/feedback`), or written by the client
+    (`@Liaison feedback: …`, stored once whatever Slack's retries). Never shown to clients."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("project_id", "source_key"),
+        Index("ix_feedback_project_id_created_at", "project_id", "created_at"),
+        CheckConstraint("score IS NULL OR (score >= 1 AND score <= 5)", name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    from_user: Mapped[str] = mapped_column(String(32))  # the client person it is attributed to
+    score: Mapped[int | None]
+    complaint: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # command | form | mention
+    source_key: Mapped[str | None] = mapped_column(String(120))
+    logged_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Survey(Base):
+    """A CSAT survey posted in a client channel: one per project and occurrence ("monthly:2026-12",
+    "milestone:12", "now:<request>"), open for seven days."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("project_id", "occurrence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    occurrence: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # set once, when its card said so
+    opened_by: Mapped[str | None] = mapped_column(String(32))  # the lead of `/project survey now`; None: scheduled
+
+
+class SurveyAnswer(Base):
+    """One answer per person per survey; pressing again changes it. Shown to nobody with the person's name."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "user_id"),
+        CheckConstraint("score >= 1 AND score <= 5", name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FollowUp(Base):
+    """An alert on a low score or a complaint, and its follow-up: an owner (the lead unless reassigned) until
+    someone resolves it with a note. One per answer or feedback that raised it."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("source", "record_id"),
+        Index("ix_follow_ups_project_id_resolved_at", "project_id", "resolved_at"),
+        CheckConstraint("source IN ('survey', 'feedback')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # survey (a survey answer) | feedback
+    record_id: Mapped[int]  # the survey answer's or the feedback's id
+    owner_id: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Risk(Base):
+    """A risk of the project's register (R-<number>): internal, never shown in a client channel."""
+
+    __tablename__ = "risks"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        CheckConstraint("likelihood IN ('low', 'medium', 'high')", name="likelihood"),
+        CheckConstraint("impact IN ('low', 'medium', 'high')", name="impact"),
+        CheckConstraint("response IS NULL OR response IN ('avoid', 'mitigate', 'transfer', 'accept')",
+                        name="response"),
+        CheckConstraint("state IN ('open', 'closed')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    description: Mapped[str] = mapped_column(Text)
+    likelihood: Mapped[str] = mapped_column(String(8))
+    impact: Mapped[str] = mapped_column(String(8))
+    response: Mapped[str | None] = mapped_column(String(12))
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    review_date: Mapped[date | None] = mapped_column(Date())
+    state: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    change_request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id", ondelete="SET NULL"))
 
 
 class Card(Base):

@@ -311,3 +311,17 @@ def test_a_form_slack_will_not_open_is_said_to_the_person_with_what_to_type_inst
     told = project.fake.wait_for("response_url", timeout=5, where=lambda c: url.endswith(c.url))[0].args
     assert "didn't open the form" in told["text"] and "/change assess CR-1" in told["text"]
     assert told["replace_original"] is False and change(db).state == "submitted"
+
+
+def test_a_form_naming_an_internal_channel_its_submitter_is_not_in_files_nothing(project, db):
+    """A form's channel is what it was opened with, not Slack's word (as a command's channel is): pat, in our
+    organisation but in none of the project's channels, gets nothing by naming #acme-internal."""
+    from bot.render import changes as render
+
+    view = render.file_modal("C0INTERNAL", None, "Acme Website")
+    refused = project.submit(view, {"title": "Sneaky change"}, user="U0OTHER")
+    assert refused.json["response_action"] == "errors"
+    assert "not on the team of `acme`" in json.dumps(refused.json["errors"])
+    assert count(db, ChangeRequest) == 0
+    ok = project.submit(view, {"title": "A real change"}, user="U0TEAM")  # sam is in #acme-internal
+    assert ok.status == 200 and ok.body == "" and change(db).title == "A real change"

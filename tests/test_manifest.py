@@ -28,7 +28,8 @@ def test_manifest_is_valid_against_slacks_schema(kwargs):
 def test_manifest_lists_commands_events_scopes_and_interactivity():
     manifest = build_manifest(url="https://liaison.agency.com/")
     commands = manifest["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == ["/project", "/update", "/milestone", "/change"]
+    assert [c["command"] for c in commands] == ["/project", "/update", "/milestone", "/change", "/feedback",
+                                                   "/risk"]
     assert [s["callback_id"] for s in manifest["features"]["shortcuts"]] == ["log_status_update",
                                                                              "file_change_request"]
     assert all(c["url"] == "https://liaison.agency.com/slack/events" and c["should_escape"] for c in commands)

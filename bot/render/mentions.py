@@ -12,6 +12,7 @@ VERBS_HELP = (
     "• `@Liaison change: …`: ask for a change; the team assesses its cost and time, then you approve or reject "
     "it on its card\n"
     "• `@Liaison changes`: every change request and where it stands\n"
+    "• `@Liaison feedback: …`: tell the team how it is going; only the team reads it\n"
     "• `@Liaison help`: this list"
 )
 
@@ -20,9 +21,9 @@ def mention_help(for_client: bool, puzzled: bool = False) -> dict[str, Any]:
     head = "Sorry, I didn't understand that. Here is what I can do:" if puzzled else "Here is what I can do:"
     blocks = [section(f"{head}\n{VERBS_HELP}")]
     if not for_client:
-        blocks.append(context("Team members also have `/project`, `/update`, `/milestone` and `/change`; "
-                              "`/project help` lists everything."))
-    return message("What Liaison can do: status, milestones, update:, change:, changes, help", blocks)
+        blocks.append(context("Team members also have `/project`, `/update`, `/milestone`, `/change` and "
+                              "`/feedback`; `/project help` lists everything."))
+    return message("What Liaison can do: status, milestones, update:, change:, changes, feedback:, help", blocks)
 
 
 def client_footer() -> str:

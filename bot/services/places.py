@@ -39,7 +39,10 @@ class Place:
         return "client" if self.actor.is_client or self.is_client_channel else "internal"
 
 
-def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | None, in_channels: InChannels) -> Place:
+def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | None, in_channels: InChannels,
+             asserted: bool = True) -> Place:
+    """`asserted`: Slack itself says the request comes from `channel_id` (a command, a mention, a button in a
+    message there); a form's channel is only what was put in it, so its submitter's membership is checked."""
     project_id = resolve(session, actor, channel_id, key)
     project = shown(session, project_id)
     if project is None:
@@ -57,7 +60,7 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
     elif role not in INTERNAL_ROLES:
         internal = [c.channel_id for c in project.channels if c.audience == "internal" and not c.is_archived]
         # A command typed in an internal channel comes from someone in it: Slack says so by sending it.
-        here = binding is not None and binding.audience == "internal"
+        here = asserted and binding is not None and binding.audience == "internal"
         if not (here or in_channels(internal, actor.user_id)):
             leads = [m.user_id for m in project.members if m.role == "lead"]
             raise NotAllowed(refusal(project.key, leads or [project.created_by]))

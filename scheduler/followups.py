@@ -1,0 +1,86 @@
+"""Reminders of open follow-ups, a scheduled kind.
+
+A follow-up (a low score or a complaint) still open more than OPEN_AFTER working days after the local day it was
+opened on (in the project's timezone, up to today) is brought up to its owner by direct message at 09:00 project
+time, once each working day (never at weekends), until someone resolves it. A follow-up with no owner (its project
+had no lead) goes to the project's leads of today.
+
+Once a day across restarts and schedulers: the occurrence is `fu<id>@<local day>` and the "channel" is the owner's
+user id (a direct message, audience "lead"), so the ledger's unique key lets one process post it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.render.feedback import followup_reminder
+from bot.render.kit import message, section
+from bot.services import followups
+from bot.services.dates import local_day, working_days_between
+from scheduler.plan import Composed, Facts, Planned, ScheduledKind
+from storage.models import FollowUp
+
+REMIND_AT = time(9, 0)  # in the project's timezone, as the other reminders
+OPEN_AFTER = 2  # working days a follow-up may stay open before its owner is reminded
+KIND = "followup.reminder"
+
+
+@dataclass(frozen=True)
+class OpenFollowUp:
+    """The follow-up a reminder is about."""
+
+    follow_up_id: int
+
+    @property
+    def key(self) -> str:
+        return f"followup:{self.follow_up_id}"
+
+
+def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[OpenFollowUp]]:
+    by_id = {p.id: p for p in facts.projects}
+    rows = session.execute(
+        select(FollowUp.id, FollowUp.project_id, FollowUp.owner_id, FollowUp.opened_at)
+        # More than two working days after its local day is well over a day ago, whatever the zone: a cheap bound.
+        .where(FollowUp.resolved_at.is_(None), FollowUp.opened_at < now - timedelta(days=1))
+        .order_by(FollowUp.id)
+    ).all()
+    planned: list[Planned[OpenFollowUp]] = []
+    for r in rows:
+        p = by_id.get(r.project_id)
+        if p is None:
+            continue
+        zone = ZoneInfo(p.timezone)
+        local_now = now.astimezone(zone)
+        today = local_now.date()
+        at = datetime.combine(today, REMIND_AT, zone)
+        if today.weekday() >= 5 or local_now < at:
+            continue
+        if working_days_between(local_day(r.opened_at, p.timezone), today) <= OPEN_AFTER:
+            continue
+        occurrence = f"fu{r.id}@{today.isoformat()}"
+        for owner in ([r.owner_id] if r.owner_id else facts.leads.get(p.id, [])):
+            planned.append(Planned(p.id, KIND, occurrence, owner, at, "lead", OpenFollowUp(r.id)))
+    return planned
+
+
+def compose_all(session: Session, items: list[Planned[OpenFollowUp]], now: datetime) -> list[Composed]:
+    """Five queries for any number of items (the follow-ups, their projects and what raised them)."""
+    found = followups.shown_many(session, [item.subject.follow_up_id for item in items])
+    composed = []
+    for item in items:
+        card = found.get(item.subject.follow_up_id)
+        if card is None:  # gone between the plan and now (its project deleted): say so rather than nothing
+            composed.append(Composed(message("A follow-up was closed", [section(
+                "A follow-up you were reminded of no longer exists; nothing to do.")])))
+            continue
+        # The occurrence's day (its due_at is 09:00 on it, in the project's zone): a retry says the same.
+        waited = working_days_between(local_day(card.opened_at, card.timezone), local_day(item.due_at, card.timezone))
+        composed.append(Composed(followup_reminder(card, waited)))
+    return composed
+
+
+FOLLOW_UP_REMINDERS = ScheduledKind("followup.", plan, compose_all)
