@@ -25,8 +25,15 @@ from bot.render.mentions import client_footer
 from bot.render.milestones import done_button, milestone_line
 from bot.render.updates import health_badge
 from bot.services.changes import Totals, state_name
+from bot.services.dates import local_day, working_days_between
 from bot.services.digests import (
     Changes,
+    Comment,
+    DigestRisk,
+    FollowUps,
+    OpenFollowUp,
+    Risks,
+    Satisfaction,
     ComingUp,
     Digest,
     DigestChange,
@@ -135,6 +142,64 @@ def _changes(s: Changes, d: Digest) -> list[Block]:
     return blocks
 
 
+def _average(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}/5"
+
+
+def _satisfaction(s: Satisfaction, d: Digest) -> list[Block]:
+    if not s.answers and not s.comments and s.previous is None:
+        return []
+    line = f"*Client satisfaction* — {_average(s.average)} from {plural(s.answers, 'answer')}"
+    if s.average is not None and s.previous is not None:
+        line += f" ({s.average - s.previous:+.1f} on the period before, {_average(s.previous)})"
+    elif s.previous is not None:
+        line += f" (the period before: {_average(s.previous)})"
+    if s.comments:
+        tz = d.timezone
+
+        def comment(c: Comment) -> str:
+            score = f" ({c.score}/5)" if c.score is not None else ""
+            when = c.at.astimezone(ZoneInfo(tz)).strftime("%a %d %b")
+            return f"{when}{score} {'feedback' if c.source == 'feedback' else 'survey'}: “{to_mrkdwn(c.text, 280)}”"
+
+        line += "\n" + bulleted(s.comments, comment, most=3)
+    return [section(line)]
+
+
+def _follow_ups(s: FollowUps, d: Digest) -> list[Block]:
+    if not s.open:
+        return []
+    today = d.today
+
+    def one(f: OpenFollowUp) -> str:
+        age = working_days_between(local_day(f.opened_at, d.timezone), today)
+        what = "low survey score" if f.source == "survey" else "client feedback"
+        return f"`F-{f.id}` {what} — <@{f.owner_id}>, open {plural(age, 'working day')}"
+
+    return [section(f"*Open follow-ups* ({len(s.open)})\n{bulleted(s.open, one, MOST)}")]
+
+
+def _risks(s: Risks, d: Digest) -> list[Block]:
+    if not s.open and not s.changed:
+        return []
+    today = d.today
+
+    def one(r: DigestRisk) -> str:
+        owner = f" — <@{r.owner_id}>" if r.owner_id else ""
+        late = (f" :warning: review was due {r.review_date:%a %d %b}" if r.review_date and r.review_date < today
+                else "")
+        return f"*{r.ref}* ({r.score}/9) {to_mrkdwn(r.description, 200)}{owner}{late}"
+
+    def change(r: DigestRisk) -> str:
+        what = "closed" if r.state == "closed" else ("added" if r.created_at > d.since else "changed")
+        return f"*{r.ref}* {what}: {to_mrkdwn(r.description, 120)}"
+
+    parts = [f"*Open risks* ({len(s.open)})\n{bulleted(s.open, one, MOST, empty='_none_')}"]
+    if s.changed:
+        parts.append(f"*Risks changed since {_since(d)}*\n{bulleted(s.changed, change, MOST)}")
+    return [section(p) for p in parts]
+
+
 # One renderer per kind of section (bot.services.digests): the section and its digest in, blocks out.
 RENDERERS: dict[type[Section], Callable[[Any, Digest], list[Block]]] = {
     Updates: _updates,
@@ -143,6 +208,9 @@ RENDERERS: dict[type[Section], Callable[[Any, Digest], list[Block]]] = {
     DueSoon: _due_soon,
     ComingUp: _coming_up,
     Changes: _changes,
+    Satisfaction: _satisfaction,
+    FollowUps: _follow_ups,
+    Risks: _risks,
 }
 
 

@@ -25,7 +25,18 @@ from bot.services.changes import APPROVED, Totals
 from bot.services.dates import local_day, working_days_between
 from bot.services.milestones import MilestoneCard
 from bot.services.updates import LIVE, current_status
-from storage.models import ChangeRequest, Delivery, Milestone, Project, Update
+from storage.models import (
+    ChangeRequest,
+    Delivery,
+    Feedback,
+    FollowUp,
+    Milestone,
+    Project,
+    Risk,
+    Survey,
+    SurveyAnswer,
+    Update,
+)
 
 UPDATES_SHOWN = 10
 HORIZON_DAYS = 14
@@ -390,9 +401,150 @@ def collect_changes(session: Session, batch: Batch) -> Iterator[tuple[Digest, Se
         yield digest, Changes(tuple(new), tuple(awaiting), tuple(decided), totals.get(digest.project_id))
 
 
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    score: int | None
+    at: datetime
+    source: str  # survey | feedback
+
+
+@dataclass(frozen=True)
+class Satisfaction(Section):
+    """CSAT for the period (survey answers given since the last digest): average and number, the average of the
+    period before (as long, just before it), and the latest comments (survey comments and feedback). The team's
+    only: clients never see scores, comments or feedback."""
+
+    average: float | None = None
+    answers: int = 0
+    previous: float | None = None
+    comments: tuple[Comment, ...] = ()
+
+    @property
+    def happened(self) -> int:
+        return self.answers + len(self.comments)
+
+
+@dataclass(frozen=True)
+class OpenFollowUp:
+    id: int
+    owner_id: str
+    source: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class FollowUps(Section):
+    """Follow-ups of low scores and complaints not resolved yet (the team's only)."""
+
+    open: tuple[OpenFollowUp, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestRisk:
+    number: int
+    description: str
+    score: int
+    owner_id: str | None
+    review_date: date | None
+    state: str
+    created_at: datetime
+    changed_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"R-{self.number}"
+
+
+@dataclass(frozen=True)
+class Risks(Section):
+    """The risk register (the team's only): open risks by score, those past their review date flagged, and what
+    changed since the last digest (added, changed, closed)."""
+
+    open: tuple[DigestRisk, ...] = ()
+    changed: tuple[DigestRisk, ...] = ()
+
+    @property
+    def happened(self) -> int:
+        return len(self.changed)
+
+
+def collect_satisfaction(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """Two queries for every project: the survey answers and the feedback of the two periods."""
+    project_ids, now = batch.project_ids, batch.now
+    earliest = min(d.since - (d.until - d.since) for d in batch.digests.values())
+    answers = session.execute(
+        select(Survey.project_id, SurveyAnswer.score, SurveyAnswer.comment, SurveyAnswer.answered_at,
+               SurveyAnswer.changed_at)
+        .join(Survey, Survey.id == SurveyAnswer.survey_id)
+        .where(Survey.project_id.in_(project_ids),
+               func.coalesce(SurveyAnswer.changed_at, SurveyAnswer.answered_at) > earliest,
+               func.coalesce(SurveyAnswer.changed_at, SurveyAnswer.answered_at) <= now)).all()
+    feedback = session.execute(
+        select(Feedback.project_id, Feedback.text, Feedback.score, Feedback.created_at)
+        .where(Feedback.project_id.in_(project_ids), Feedback.created_at > earliest, Feedback.created_at <= now)
+    ).all()
+    for digest in batch.digests.values():
+        since, length = digest.since, digest.until - digest.since
+        now_scores, before_scores, comments = [], [], []
+        for a in answers:
+            if a.project_id != digest.project_id:
+                continue
+            at = a.changed_at or a.answered_at
+            if at > since:
+                now_scores.append(a.score)
+                if a.comment:
+                    comments.append(Comment(a.comment, a.score, at, "survey"))
+            elif at > since - length:
+                before_scores.append(a.score)
+        comments += [Comment(f.text, f.score, f.created_at, "feedback") for f in feedback
+                     if f.project_id == digest.project_id and f.created_at > since]
+        comments.sort(key=lambda c: c.at, reverse=True)
+        yield digest, Satisfaction(_mean(now_scores), len(now_scores), _mean(before_scores), tuple(comments[:3]))
+
+
+def _mean(scores: list[int]) -> float | None:
+    return sum(scores) / len(scores) if scores else None
+
+
+def collect_follow_ups(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """One query: every open follow-up of the batch's projects."""
+    found: dict[int, list[OpenFollowUp]] = defaultdict(list)
+    for r in session.execute(select(FollowUp.id, FollowUp.project_id, FollowUp.owner_id, FollowUp.source,
+                                    FollowUp.opened_at)
+                             .where(FollowUp.project_id.in_(batch.project_ids), FollowUp.resolved_at.is_(None),
+                                    FollowUp.opened_at <= batch.now)
+                             .order_by(FollowUp.opened_at, FollowUp.id)):
+        found[r.project_id].append(OpenFollowUp(r.id, r.owner_id, r.source, r.opened_at))
+    for digest in batch.digests.values():
+        yield digest, FollowUps(tuple(found[digest.project_id]))
+
+
+RISK_LEVELS = {"low": 1, "medium": 2, "high": 3}
+
+
+def collect_risks(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
+    """One query: open risks, and those changed since the earliest "since" of the batch."""
+    earliest = min(d.since for d in batch.digests.values())
+    by_project: dict[int, list[DigestRisk]] = defaultdict(list)
+    for r in session.execute(select(Risk).where(Risk.project_id.in_(batch.project_ids),
+                                                or_(Risk.state == "open", Risk.changed_at > earliest))).scalars():
+        by_project[r.project_id].append(DigestRisk(
+            r.number, r.description, RISK_LEVELS[r.likelihood] * RISK_LEVELS[r.impact], r.owner_id, r.review_date,
+            r.state, r.created_at, r.changed_at))
+    for digest in batch.digests.values():
+        risks = by_project[digest.project_id]
+        open_ = sorted((r for r in risks if r.state == "open"), key=lambda r: (-r.score, r.number))
+        changed = sorted((r for r in risks if digest.since < r.changed_at <= batch.now), key=lambda r: r.number)
+        yield digest, Risks(tuple(open_), tuple(changed))
+
+
 # Every digest's sections, in the order shown (a renderer may show nothing for an empty one).
 SECTIONS: tuple[SectionProvider, ...] = (
     SectionProvider((Updates,), collect_updates),
     SectionProvider((Done, Overdue, DueSoon, ComingUp), collect_milestones),
     SectionProvider((Changes,), collect_changes),
+    SectionProvider((Satisfaction,), collect_satisfaction),
+    SectionProvider((FollowUps,), collect_follow_ups),
+    SectionProvider((Risks,), collect_risks),
 )
