@@ -18,7 +18,7 @@ def liaison(*args: str, stdin: str | None = None, **env: str) -> subprocess.Comp
                           env={**clean, **env}, timeout=120)
 
 
-@pytest.mark.parametrize("name", ["projects", "updates", "changes"])
+@pytest.mark.parametrize("name", ["projects", "updates", "changes", "satisfaction"])
 def test_scripted_session_matches_transcript(name):
     """Regenerate after a deliberate change: liaison console --script tests/transcripts/NAME.script
     --now 2026-11-24T10:00:00+00:00 > tests/transcripts/NAME.txt"""

@@ -14,7 +14,7 @@ _EMOJI_CHARS = {"white_check_mark": "✅", "warning": "⚠️", "sparkles": "✨
                 "zzz": "💤", "wave": "👋", "bar_chart": "📊", "no_entry_sign": "🚫", "information_source": "ℹ️",
                 "inbox_tray": "📥", "hourglass_flowing_sand": "⏳", "hourglass": "⌛", "no_entry": "⛔",
                 "hammer_and_wrench": "🛠️", "checkered_flag": "🏁", "wastebasket": "🗑️",
-                "arrows_counterclockwise": "🔄"}
+                "arrows_counterclockwise": "🔄", "rotating_light": "🚨", "pray": "🙏"}
 
 
 def mrkdwn(text: str, names: Mapping[str, str]) -> str:

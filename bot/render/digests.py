@@ -191,7 +191,7 @@ def _risks(s: Risks, d: Digest) -> list[Block]:
         return f"*{r.ref}* ({r.score}/9) {to_mrkdwn(r.description, 200)}{owner}{late}"
 
     def change(r: DigestRisk) -> str:
-        what = "closed" if r.state == "closed" else ("added" if r.created_at > d.since else "changed")
+        what = "closed" if r.state == "closed" else ("added" if r.created_at >= d.since else "changed")
         return f"*{r.ref}* {what}: {to_mrkdwn(r.description, 120)}"
 
     parts = [f"*Open risks* ({len(s.open)})\n{bulleted(s.open, one, MOST, empty='_none_')}"]

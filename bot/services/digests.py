@@ -472,7 +472,7 @@ class Risks(Section):
 def collect_satisfaction(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
     """Two queries for every project: the survey answers and the feedback of the two periods."""
     project_ids, now = batch.project_ids, batch.now
-    earliest = min(d.since - (d.until - d.since) for d in batch.digests.values())
+    earliest = min(d.since - (d.until - d.since) for d in batch.digests.values()) - timedelta(microseconds=1)
     answers = session.execute(
         select(Survey.project_id, SurveyAnswer.score, SurveyAnswer.comment, SurveyAnswer.answered_at,
                SurveyAnswer.changed_at)
@@ -491,16 +491,21 @@ def collect_satisfaction(session: Session, batch: Batch) -> Iterator[tuple[Diges
             if a.project_id != digest.project_id:
                 continue
             at = a.changed_at or a.answered_at
-            if at > since:
+            if _in_period(at, digest):
                 now_scores.append(a.score)
                 if a.comment:
                     comments.append(Comment(a.comment, a.score, at, "survey"))
             elif at > since - length:
                 before_scores.append(a.score)
         comments += [Comment(f.text, f.score, f.created_at, "feedback") for f in feedback
-                     if f.project_id == digest.project_id and f.created_at > since]
+                     if f.project_id == digest.project_id and _in_period(f.created_at, digest)]
         comments.sort(key=lambda c: c.at, reverse=True)
         yield digest, Satisfaction(_mean(now_scores), len(now_scores), _mean(before_scores), tuple(comments[:3]))
+
+
+def _in_period(at: datetime, digest: Digest) -> bool:
+    """Since the last digest; a project's first digest counts from (and including) its creation."""
+    return at > digest.since or (digest.first and at >= digest.since)
 
 
 def _mean(scores: list[int]) -> float | None:
@@ -525,7 +530,7 @@ RISK_LEVELS = {"low": 1, "medium": 2, "high": 3}
 
 def collect_risks(session: Session, batch: Batch) -> Iterator[tuple[Digest, Section]]:
     """One query: open risks, and those changed since the earliest "since" of the batch."""
-    earliest = min(d.since for d in batch.digests.values())
+    earliest = min(d.since for d in batch.digests.values()) - timedelta(microseconds=1)
     by_project: dict[int, list[DigestRisk]] = defaultdict(list)
     for r in session.execute(select(Risk).where(Risk.project_id.in_(batch.project_ids),
                                                 or_(Risk.state == "open", Risk.changed_at > earliest))).scalars():
@@ -535,7 +540,8 @@ def collect_risks(session: Session, batch: Batch) -> Iterator[tuple[Digest, Sect
     for digest in batch.digests.values():
         risks = by_project[digest.project_id]
         open_ = sorted((r for r in risks if r.state == "open"), key=lambda r: (-r.score, r.number))
-        changed = sorted((r for r in risks if digest.since < r.changed_at <= batch.now), key=lambda r: r.number)
+        changed = sorted((r for r in risks if _in_period(r.changed_at, digest) and r.changed_at <= batch.now),
+                         key=lambda r: r.number)
         yield digest, Risks(tuple(open_), tuple(changed))
 
 
