@@ -15,12 +15,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import slack
 from bot.actors import INTERNAL_ROLES, Actor, require_role
 from bot.commands import ID_MAX, CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of, whole_number, yes_no
-from bot.errors import BadInput, NotFound, SlackTrouble
+from bot.errors import BadInput, NotFound
 from bot.render import changes as render
-from bot.render.errors import answer_for
+from bot.render.forms import read_form
 from bot.runtime import Runtime
 from bot.services import changes
 from bot.services.changes import ChangeCard, Moved
@@ -28,7 +27,7 @@ from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import actor_of, place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
 from handlers.slash import register_command
 from storage.models import Milestone
 
@@ -152,26 +151,14 @@ def _file(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 def _open_file_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     view = render.file_modal(body.get("channel_id", ""), parsed.option("project"), place.name)
-    _open(rt, body.get("trigger_id"), view, body.get("response_url"), "`/change Add a newsletter signup`")
+    open_form(rt, body.get("trigger_id"), view, body.get("response_url"),
+              "Slack didn't open the form. Type it instead: `/change Add a newsletter signup`.")
     return {}
-
-
-def _open(rt: Runtime, trigger_id: str | None, view: dict[str, Any], response_url: str | None, instead: str) -> None:
-    """Open a form right after the ack (Slack gives three seconds); if Slack won't, the person is told, beside
-    the message they pressed a button in (never in its place)."""
-    def open_form() -> None:
-        try:
-            rt.quick.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, SlackClientError):
-            told = answer_for(SlackTrouble(f"Slack didn't open the form. Type it instead: {instead}."))[0]
-            slack.respond(response_url, {**told, "replace_original": False})
-
-    rt.outbox.later(open_form)
 
 
 def _file_submitted(rt: Runtime, form: Submitted) -> None:
     assert form.place is not None
-    values = render.read_form(form.view)
+    values = read_form(form.view)
     for field_ in (render.FileIds.TITLE, render.FileIds.DESCRIPTION):
         check_typed(values.get(field_) or "", "text", field_)
     draft = changes.draft_change(values.get(render.FileIds.TITLE) or "",
@@ -289,13 +276,14 @@ def _open_assess_form(rt: Runtime, place: Place, ref: str, channel_id: str | Non
             select(Milestone).where(Milestone.project_id == place.project_id, Milestone.done_at.is_(None))
             .order_by(Milestone.due_date, Milestone.id))]
     view = render.assess_modal(card, channel_id, open_milestones, card.totals.budget_currency)
-    _open(rt, trigger_id, view, response_url, f"`/change assess {card.ref} days=5 cost=3000 currency=EUR`")
+    open_form(rt, trigger_id, view, response_url, "Slack didn't open the form. Type it instead: "
+              f"`/change assess {card.ref} days=5 cost=3000 currency=EUR`.")
     return {}
 
 
 def _assess_submitted(rt: Runtime, form: Submitted) -> None:
     assert form.place is not None
-    values = render.read_form(form.view)
+    values = read_form(form.view)
     ids = render.AssessIds
     check_typed(values.get(ids.NOTES) or "", "text", ids.NOTES)
     assessment = changes.draft_assessment(
@@ -425,14 +413,14 @@ def _press_reject(rt: Runtime, press: Press) -> None:
         changes.check_decision(session, press.place, row, "reject", press.target.version)
         card = changes.shown(session, row.id, press.place.shows)
         assert card is not None
-    _open(rt, press.trigger_id, render.reject_modal(card, press.channel_id, press.target.version),
-          press.response_url, f"ask the project lead to reject {card.ref} for you with `/change reject {card.ref} "
-          "override=yes <your reason>`")
+    open_form(rt, press.trigger_id, render.reject_modal(card, press.channel_id, press.target.version),
+              press.response_url, f"Slack didn't open the form. Ask the project lead to reject {card.ref} for you "
+              f"with `/change reject {card.ref} override=yes <your reason>`.")
 
 
 def _reject_submitted(rt: Runtime, form: Submitted) -> None:
     assert form.place is not None
-    values = render.read_form(form.view)
+    values = read_form(form.view)
     check_typed(values.get(render.RejectIds.REASON) or "", "text", render.RejectIds.REASON)
     version = form.metadata.get("version")
     reply = _decided(rt, form.place, _ref_of(rt, form), False, values.get(render.RejectIds.REASON), False,

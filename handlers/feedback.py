@@ -10,23 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
-from bot import slack
 from bot.actors import Actor
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, user_id_of, yes_no
-from bot.errors import BadInput, SlackTrouble
+from bot.errors import BadInput
 from bot.render import feedback as render
-from bot.render.changes import read_form
-from bot.render.errors import answer_for
+from bot.render.forms import read_form
 from bot.runtime import Runtime
 from bot.services import dates, feedback, followups
 from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
 from handlers.slash import register_command
 
 _REF_USAGE = "F-<n>"
@@ -120,8 +117,8 @@ def _open_log_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, An
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     feedback.check_can_log(place)
     view = render.log_modal(body.get("channel_id", ""), parsed.option("project"), place.name)
-    _open(rt, body.get("trigger_id"), view, body.get("response_url"),
-          "`/feedback score=4 from=@dana Happy with the new design`")
+    open_form(rt, body.get("trigger_id"), view, body.get("response_url"),
+              "Slack didn't open the form. Type it instead: `/feedback score=4 from=@dana Happy with the new design`.")
     return {}
 
 
@@ -237,8 +234,8 @@ def _press_resolve(rt: Runtime, press: Press) -> None:
         followups.check_open(session, place, row)
         card = followups.shown(session, row.id)
         assert card is not None
-    _open(rt, press.trigger_id, render.resolve_modal(card, press.channel_id), press.response_url,
-          f"`/feedback resolve {card.ref} <what was done>`")
+    open_form(rt, press.trigger_id, render.resolve_modal(card, press.channel_id), press.response_url,
+              f"Slack didn't open the form. Type it instead: `/feedback resolve {card.ref} <what was done>`.")
 
 
 def _resolve_submitted(rt: Runtime, form: Submitted) -> None:
@@ -251,18 +248,6 @@ def _resolve_submitted(rt: Runtime, form: Submitted) -> None:
         follow_up_id = followups.of_place(session, form.place, claim).id
     reply = resolved(rt, form.place, follow_up_id, note)
     _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, reply)
-
-
-def _open(rt: Runtime, trigger_id: str | None, view: dict[str, Any], response_url: str | None, instead: str) -> None:
-    """Open a form right after the ack; if Slack won't, the person is told what to type instead."""
-    def open_form() -> None:
-        try:
-            rt.quick.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, SlackClientError):
-            told = answer_for(SlackTrouble(f"Slack didn't open the form. Type it instead: {instead}."))[0]
-            slack.respond(response_url, {**told, "replace_original": False})
-
-    rt.outbox.later(open_form)
 
 
 def _tell(rt: Runtime, channel_id: Any, user_id: str, payload: dict[str, Any]) -> None:

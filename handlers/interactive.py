@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot import slack
+from bot.errors import SlackTrouble
+from bot.render.errors import answer_for
 from bot.actors import Actor
 from bot.runtime import Runtime
 from bot.services.places import Place
@@ -64,6 +67,20 @@ class Form:
     # Does the work; raises a UserError (shown beside the field it names) when the input is wrong.
     submit: Callable[[Runtime, Submitted], None]
     on_project: bool = True  # False only for a form that makes a project (there is none to check yet)
+
+
+def open_form(rt: Runtime, trigger_id: str | None, view: dict[str, Any], response_url: str | None,
+              failed: str) -> None:
+    """Open a form right after the ack (Slack gives three seconds for its trigger); if Slack won't, the person is
+    told `failed` (what to type instead) beside the message or command, never in its place."""
+    def open_it() -> None:
+        try:
+            rt.quick.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, SlackClientError):
+            told = answer_for(SlackTrouble(failed))[0]
+            slack.respond(response_url, {**told, "replace_original": False})
+
+    rt.outbox.later(open_it)
 
 
 def register_actions(app: App, rt: Runtime, actions: Sequence[Action]) -> None:

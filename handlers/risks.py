@@ -11,21 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import slack
 from bot.actors import Actor
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of
 from bot.errors import BadInput, NotFound, SlackTrouble
 from bot.render import risks as render
-from bot.render.changes import read_form
-from bot.render.errors import answer_for
+from bot.render.forms import read_form
 from bot.runtime import Runtime
 from bot.services import changes, dates, people, risks
 from bot.services.places import Place
 from handlers import changes as change_handlers
 from handlers.context import place_for
-from handlers.interactive import Form, Submitted
+from handlers.interactive import Form, Submitted, open_form
 from handlers.slash import register_command
 
 _REF_USAGE = "R-<n>"
@@ -129,17 +127,8 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
 
 def _open_form(rt: Runtime, place: Place, parsed: Parsed, body: dict[str, Any]) -> dict[str, Any]:
     view = render.add_modal(body.get("channel_id", ""), parsed.option("project"), place.name)
-    trigger_id, response_url = body.get("trigger_id"), body.get("response_url")
-
-    def open_form() -> None:
-        try:
-            rt.quick.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, SlackClientError):
-            told = answer_for(SlackTrouble("Slack didn't open the form. Type it instead: `/risk add "
-                                           "likelihood=medium impact=high <description>`."))[0]
-            slack.respond(response_url, {**told, "replace_original": False})
-
-    rt.outbox.later(open_form)
+    open_form(rt, body.get("trigger_id"), view, body.get("response_url"), "Slack didn't open the form. Type it "
+              "instead: `/risk add likelihood=medium impact=high <description>`.")
     return {}
 
 

@@ -10,22 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
-from bot import slack
 from bot.actors import Actor
 from bot.commands import Parsed, check_typed
-from bot.errors import BadInput, SlackTrouble
+from bot.errors import BadInput
 from bot.render import surveys as render
-from bot.render.errors import answer_for
 from bot.runtime import Runtime
 from bot.services import surveys
 from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
 
 COMMANDS: list[Any] = []  # `/project survey` is a subcommand of /project (handlers.projects)
 
@@ -84,22 +81,9 @@ def _press(rt: Runtime, press: Press) -> dict[str, Any]:
     view = render.comment_modal(answered.survey, score, press.channel_id, answered.comment)
     opened = bool(press.trigger_id)
     if opened:
-        _open(rt, press.trigger_id, view, press.response_url)
+        open_form(rt, press.trigger_id, view, press.response_url, "Your score is stored, but Slack didn't open the "
+                  "comment form. Press your number again to try once more.")
     return render.thanks(score, answered.before, answered.survey, opened)
-
-
-def _open(rt: Runtime, trigger_id: str | None, view: dict[str, Any], response_url: str | None) -> None:
-    """Open the comment form right after the ack (Slack gives three seconds); the score is stored whatever Slack
-    says, and the person is told if the form didn't open."""
-    def open_form() -> None:
-        try:
-            rt.quick.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, SlackClientError):
-            told = answer_for(SlackTrouble("Your score is stored, but Slack didn't open the comment form. Press "
-                                           "your number again to try once more."))[0]
-            slack.respond(response_url, {**told, "replace_original": False})
-
-    rt.outbox.later(open_form)
 
 
 def _comment_submitted(rt: Runtime, form: Submitted) -> None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.render.change_reminders import change_reminder
 from bot.services.dates import local_day, working_days_between
-from scheduler.plan import Composed, Facts, Planned, ScheduledKind
+from scheduler.plan import Composed, Facts, Planned, ScheduledKind, working_day_slot
 from storage.models import ChangeRequest, Member, Project
 
 REMIND_AT = time(9, 0)  # in the project's timezone, as milestone reminders
@@ -54,12 +53,10 @@ def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[Awaiting
         p = by_id.get(r.project_id)
         if p is None:
             continue
-        zone = ZoneInfo(p.timezone)
-        local_now = now.astimezone(zone)
-        today = local_now.date()
-        at = datetime.combine(today, REMIND_AT, zone)
-        if today.weekday() >= 5 or local_now < at:
+        slot = working_day_slot(now, p.timezone, REMIND_AT)
+        if slot is None:
             continue
+        today, at = slot
         if working_days_between(local_day(r.changed_at, p.timezone), today) <= AWAITING_AFTER:
             continue
         subject = AwaitingDecision(r.id, r.version)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from bot.render.feedback import followup_reminder
 from bot.render.kit import message, section
 from bot.services import followups
 from bot.services.dates import local_day, working_days_between
-from scheduler.plan import Composed, Facts, Planned, ScheduledKind
+from scheduler.plan import Composed, Facts, Planned, ScheduledKind, working_day_slot
 from storage.models import FollowUp
 
 REMIND_AT = time(9, 0)  # in the project's timezone, as the other reminders
@@ -53,12 +52,10 @@ def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[OpenFoll
         p = by_id.get(r.project_id)
         if p is None:
             continue
-        zone = ZoneInfo(p.timezone)
-        local_now = now.astimezone(zone)
-        today = local_now.date()
-        at = datetime.combine(today, REMIND_AT, zone)
-        if today.weekday() >= 5 or local_now < at:
+        slot = working_day_slot(now, p.timezone, REMIND_AT)
+        if slot is None:
             continue
+        today, at = slot
         if working_days_between(local_day(r.opened_at, p.timezone), today) <= OPEN_AFTER:
             continue
         occurrence = f"fu{r.id}@{today.isoformat()}"

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -157,6 +158,18 @@ def plan(session: Session, now: datetime, grace: timedelta, kinds: Sequence[Sche
             ):
                 result.retry.append((c, row))  # failed earlier, or its sender died mid-way: the next run tries again
     return result
+
+
+def working_day_slot(now: datetime, tz: str, at: time) -> tuple[date, datetime] | None:
+    """Today in the zone `tz` and today's `at` there, if today is a working day (Monday to Friday) and `at` has
+    come; else None. What "once a working day at 09:00 project time" plans from."""
+    zone = ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    slot = datetime.combine(today, at, zone)
+    if today.weekday() >= 5 or local_now < slot:
+        return None
+    return today, slot
 
 
 def utc_minute(at: datetime) -> str:

@@ -5,13 +5,13 @@ notes and no internal milestones, so nothing here can leak them.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.markup import to_mrkdwn
+from bot.render.forms import form_input, modal, option, text_element
 from bot.render.kit import Block, actions, bulleted, button, context, ephemeral, fields, message, section
 from bot.render.totals import impact, totals_lines
 from bot.services.changes import ChangeCard, HistoryEntry, MilestoneRef, Moved, Totals, state_name
@@ -213,47 +213,20 @@ class RejectIds(StrEnum):
     REASON = "reason"
 
 
-def _input(block_id: str, label: str, element: Block, hint: str = "", optional: bool = False) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "optional": optional,
-                    "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": "value"}}
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint}
-    return block
-
-
-def _text(initial: str | None = None, multiline: bool = False, max_length: int | None = None) -> Block:
-    element: Block = {"type": "plain_text_input", "multiline": multiline}
-    if initial:
-        element["initial_value"] = initial
-    if max_length:
-        element["max_length"] = max_length
-    return element
-
-
-def _option(text: str, value: str) -> Block:
-    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
-
-
-def _modal(callback: str, title: str, submit: str, metadata: dict[str, Any], blocks: list[Block]) -> dict[str, Any]:
-    return {"type": "modal", "callback_id": callback, "private_metadata": json.dumps(metadata),
-            "title": {"type": "plain_text", "text": title}, "submit": {"type": "plain_text", "text": submit},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
-
-
 def _project_line(project_name: str) -> Block:
     return context(f"Project: *{to_mrkdwn(project_name, 150)}*")
 
 
 def file_modal(channel_id: str, project: str | None, project_name: str, title: str = "") -> dict[str, Any]:
     ids = FileIds
-    priorities = [_option(p, p) for p in PRIORITIES]
-    return _modal(ids.CALLBACK, "New change request", "File", {"channel_id": channel_id, "project": project}, [
+    priorities = [option(p, p) for p in PRIORITIES]
+    return modal(ids.CALLBACK, "New change request", "File", {"channel_id": channel_id, "project": project}, [
         _project_line(project_name),
-        _input(ids.TITLE, "What should change", _text(title or None, max_length=200), "A short title"),
-        _input(ids.DESCRIPTION, "Description", _text(multiline=True, max_length=3000), optional=True),
-        _input(ids.REQUESTER, "Requested by", {"type": "users_select"}, "You, if left empty; may be the client",
+        form_input(ids.TITLE, "What should change", text_element(title or None, max_length=200), "A short title"),
+        form_input(ids.DESCRIPTION, "Description", text_element(multiline=True, max_length=3000), optional=True),
+        form_input(ids.REQUESTER, "Requested by", {"type": "users_select"}, "You, if left empty; may be the client",
                optional=True),
-        _input(ids.PRIORITY, "Priority", {"type": "static_select", "options": priorities,
+        form_input(ids.PRIORITY, "Priority", {"type": "static_select", "options": priorities,
                                           "initial_option": priorities[1]}),
     ])
 
@@ -263,48 +236,32 @@ def assess_modal(c: ChangeCard, channel_id: str | None, open_milestones: list[Mi
     ids = AssessIds
     blocks = [
         section(f"*{c.ref}: {to_mrkdwn(c.title, 200)}*"),
-        _input(ids.DAYS, "Schedule impact (working days)", _text(str(c.days) if c.days is not None else None),
+        form_input(ids.DAYS, "Schedule impact (working days)", text_element(str(c.days) if c.days is not None else None),
                "0 for none"),
-        _input(ids.COST, "Budget impact", _text(f"{c.cost_cents / 100:g}" if c.cost_cents is not None else None),
+        form_input(ids.COST, "Budget impact", text_element(f"{c.cost_cents / 100:g}" if c.cost_cents is not None else None),
                "An amount, e.g. 3000 (0 for none)"),
-        _input(ids.CURRENCY, "Currency", _text(c.currency or default_currency or None, max_length=3),
+        form_input(ids.CURRENCY, "Currency", text_element(c.currency or default_currency or None, max_length=3),
                "ISO 4217 code, e.g. EUR"),
-        _input(ids.NOTES, "Scope notes", _text(c.notes, multiline=True, max_length=3000), optional=True),
-        _input(ids.INTERNAL, "Visibility", {"type": "checkboxes", "options": [
-            _option("Notes are internal: the client never sees them", "yes")]}, optional=True),
+        form_input(ids.NOTES, "Scope notes", text_element(c.notes, multiline=True, max_length=3000), optional=True),
+        form_input(ids.INTERNAL, "Visibility", {"type": "checkboxes", "options": [
+            option("Notes are internal: the client never sees them", "yes")]}, optional=True),
     ]
     if open_milestones:
-        options = [_option(f"#{m.id} {m.name} ({m.due:%d %b})", str(m.id)) for m in open_milestones[:100]]
+        options = [option(f"#{m.id} {m.name} ({m.due:%d %b})", str(m.id)) for m in open_milestones[:100]]
         element: Block = {"type": "multi_static_select", "options": options}
         chosen = [o for o in options if int(o["value"]) in {m.id for m in c.milestones}]
         if chosen:
             element["initial_options"] = chosen
-        blocks.append(_input(ids.MILESTONES, "Milestones it moves", element, "Moved by the working days above "
+        blocks.append(form_input(ids.MILESTONES, "Milestones it moves", element, "Moved by the working days above "
                              "when the client approves", optional=True))
-    return _modal(ids.CALLBACK, f"Assess {c.ref}", "Assess",
+    return modal(ids.CALLBACK, f"Assess {c.ref}", "Assess",
                   {"channel_id": channel_id, "project": c.project_key, "change": c.id}, blocks)
 
 
 def reject_modal(c: ChangeCard, channel_id: str | None, version: int | None) -> dict[str, Any]:
-    return _modal(RejectIds.CALLBACK, f"Reject {c.ref}", "Reject",
+    return modal(RejectIds.CALLBACK, f"Reject {c.ref}", "Reject",
                   {"channel_id": channel_id, "project": c.project_key, "change": c.id, "version": version}, [
                       section(f"*{c.ref}: {to_mrkdwn(c.title, 200)}* — {impact_line(c)}"),
-                      _input(RejectIds.REASON, "Why", _text(multiline=True, max_length=500),
+                      form_input(RejectIds.REASON, "Why", text_element(multiline=True, max_length=500),
                              "The team reads it to know what to change"),
                   ])
-
-
-def read_form(view: dict[str, Any]) -> dict[str, Any]:
-    """{block id: value} of a submitted form: text, a date, a user, an option, options (a list) or a checkbox."""
-    found: dict[str, Any] = {}
-    for block_id, elements in view.get("state", {}).get("values", {}).items():
-        element = elements.get("value", {})
-        if element.get("type") in ("checkboxes", "multi_static_select") or "selected_options" in element:
-            found[block_id] = [o.get("value") for o in element.get("selected_options") or []]
-        elif "selected_option" in element:
-            found[block_id] = (element.get("selected_option") or {}).get("value")
-        else:
-            found[block_id] = (element.get("value") or element.get("selected_date")
-                               or element.get("selected_user") or None)
-    return found
-

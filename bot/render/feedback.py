@@ -6,13 +6,13 @@ with the name of whoever gave it.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.markup import to_mrkdwn
+from bot.render.forms import form_input, modal, option
 from bot.render.kit import Block, actions, bulleted, button, context, ephemeral, fields, message, section
 from bot.services.feedback import FeedbackEntry
 from bot.services.followups import FollowUpCard, Origin
@@ -182,47 +182,29 @@ class ResolveIds(StrEnum):
     NOTE = "note"
 
 
-def _input(block_id: str, label: str, element: Block, hint: str = "", optional: bool = False) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "optional": optional,
-                    "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": "value"}}
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint}
-    return block
-
-
-def _option(text: str, value: str) -> Block:
-    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value}
-
-
-def _modal(callback: str, title: str, submit: str, metadata: dict[str, Any], blocks: list[Block]) -> dict[str, Any]:
-    return {"type": "modal", "callback_id": callback, "private_metadata": json.dumps(metadata),
-            "title": {"type": "plain_text", "text": title}, "submit": {"type": "plain_text", "text": submit},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
-
-
 SCORES = ("1 — very unhappy", "2 — unhappy", "3 — neutral", "4 — happy", "5 — very happy")
 
 
 def log_modal(channel_id: str, project: str | None, project_name: str) -> dict[str, Any]:
     ids = LogIds
-    return _modal(ids.CALLBACK, "Client feedback", "Record", {"channel_id": channel_id, "project": project}, [
+    return modal(ids.CALLBACK, "Client feedback", "Record", {"channel_id": channel_id, "project": project}, [
         context(f"Project: *{to_mrkdwn(project_name, 150)}* · only the team sees feedback"),
-        _input(ids.FROM, "From", {"type": "users_select"},
+        form_input(ids.FROM, "From", {"type": "users_select"},
                "The client person who said it (may be left empty when the project has exactly one)", optional=True),
-        _input(ids.SCORE, "Score", {"type": "static_select", "options": [
-            _option(label, str(n)) for n, label in enumerate(SCORES, 1)]},
+        form_input(ids.SCORE, "Score", {"type": "static_select", "options": [
+            option(label, str(n)) for n, label in enumerate(SCORES, 1)]},
             "2 or less raises a follow-up", optional=True),
-        _input(ids.COMPLAINT, "Complaint", {"type": "checkboxes", "options": [
-            _option("It's a complaint: raise a follow-up", "yes")]}, optional=True),
-        _input(ids.TEXT, "What they said", {"type": "plain_text_input", "multiline": True, "max_length": 3000}),
+        form_input(ids.COMPLAINT, "Complaint", {"type": "checkboxes", "options": [
+            option("It's a complaint: raise a follow-up", "yes")]}, optional=True),
+        form_input(ids.TEXT, "What they said", {"type": "plain_text_input", "multiline": True, "max_length": 3000}),
     ])
 
 
 def resolve_modal(c: FollowUpCard, channel_id: str | None) -> dict[str, Any]:
-    return _modal(ResolveIds.CALLBACK, f"Resolve {c.ref}", "Resolve",
+    return modal(ResolveIds.CALLBACK, f"Resolve {c.ref}", "Resolve",
                   {"channel_id": channel_id, "project": c.project_key, "followup": c.id}, [
                       section(f"*{c.ref}: {raised_by(c.origin)}*"),
-                      _input(ResolveIds.NOTE, "What was done", {"type": "plain_text_input", "multiline": True,
+                      form_input(ResolveIds.NOTE, "What was done", {"type": "plain_text_input", "multiline": True,
                                                                 "max_length": 1000},
                              "The team reads it later"),
                   ])

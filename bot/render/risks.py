@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.markup import to_mrkdwn
+from bot.render.forms import form_input
 from bot.render.kit import Block, bulleted, context, ephemeral, fields, section
 from bot.services.risks import SCORE_MOST, HistoryEntry, RiskCard
 from storage.models import LEVELS, RESPONSES
@@ -170,14 +171,6 @@ class FormIds(StrEnum):
     REVIEW = "review"
 
 
-def _input(block_id: str, label: str, element: Block, hint: str = "", optional: bool = False) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "optional": optional,
-                    "label": {"type": "plain_text", "text": label}, "element": {**element, "action_id": "value"}}
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint}
-    return block
-
-
 def _options(words: tuple[str, ...]) -> list[Block]:
     return [{"text": {"type": "plain_text", "text": w}, "value": w} for w in words]
 
@@ -192,14 +185,14 @@ def add_modal(channel_id: str, project: str | None, project_name: str) -> dict[s
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             context(f"Project: *{to_mrkdwn(project_name, 150)}* · only the team sees risks"),
-            _input(ids.DESCRIPTION, "What could go wrong", {"type": "plain_text_input", "multiline": True,
+            form_input(ids.DESCRIPTION, "What could go wrong", {"type": "plain_text_input", "multiline": True,
                                                             "max_length": 3000}),
-            _input(ids.LIKELIHOOD, "Likelihood", {"type": "static_select", "options": _options(LEVELS)}),
-            _input(ids.IMPACT, "Impact", {"type": "static_select", "options": _options(LEVELS)},
+            form_input(ids.LIKELIHOOD, "Likelihood", {"type": "static_select", "options": _options(LEVELS)}),
+            form_input(ids.IMPACT, "Impact", {"type": "static_select", "options": _options(LEVELS)},
                    "The score is likelihood × impact: low 1, medium 2, high 3"),
-            _input(ids.RESPONSE, "Response", {"type": "static_select", "options": _options(RESPONSES)},
+            form_input(ids.RESPONSE, "Response", {"type": "static_select", "options": _options(RESPONSES)},
                    optional=True),
-            _input(ids.OWNER, "Owner", {"type": "users_select"}, "Someone of the team", optional=True),
-            _input(ids.REVIEW, "Review on", {"type": "datepicker"}, optional=True),
+            form_input(ids.OWNER, "Owner", {"type": "users_select"}, "Someone of the team", optional=True),
+            form_input(ids.REVIEW, "Review on", {"type": "datepicker"}, optional=True),
         ],
     }
