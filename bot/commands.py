@@ -204,6 +204,18 @@ def user_id_of(token: str) -> str | None:
     return match.group(1) if match else None
 
 
+def person_option(parsed: Parsed, name: str, example: str = "@sam") -> str | None:
+    """The user id an option such as `owner=@sam` mentions; None when it isn't given; refused when it mentions
+    no one."""
+    raw = parsed.option(name)
+    if raw is None:
+        return None
+    user = user_id_of(raw)
+    if user is None:
+        raise BadInput(f"`{name}={raw}` should mention a person, e.g. `{name}={example}`.", name)
+    return user
+
+
 def channel_id_of(token: str) -> str | None:
     match = _CHANNEL.match(token.strip())
     return match.group(1) if match else None

@@ -16,7 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
-from bot.commands import ID_MAX, CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of, whole_number, yes_no
+from bot.commands import (
+    ID_MAX,
+    CommandSpec,
+    Parsed,
+    Sub,
+    check_typed,
+    has_visible,
+    person_option,
+    whole_number,
+    yes_no,
+)
 from bot.errors import BadInput, NotFound
 from bot.render import changes as render
 from bot.render.forms import read_form
@@ -127,19 +137,10 @@ def store(rt: Runtime, place: Place, draft: changes.ChangeDraft, *, source: str,
         return None
 
 
-def _requester(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    user = user_id_of(raw)
-    if user is None:
-        raise BadInput(f"`by={raw}` should mention a person, e.g. `by=@dana`.", "by")
-    return user
-
-
 def _file(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if not parsed.text and not parsed.options.keys() - {"project"}:
         return _open_file_form(rt, parsed, actor, body)
-    draft = changes.draft_change(parsed.text, requested_by=_requester(parsed.option("by")),
+    draft = changes.draft_change(parsed.text, requested_by=person_option(parsed, "by", "@dana"),
                                  priority=parsed.option("priority"))
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     stored = store(rt, place, draft, source="command", response_url=body.get("response_url"))

@@ -13,7 +13,7 @@ from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.commands import CommandSpec, Parsed, Sub, check_typed, user_id_of, yes_no
+from bot.commands import CommandSpec, Parsed, Sub, check_typed, user_id_of, yes_no, person_option
 from bot.errors import BadInput
 from bot.render import feedback as render
 from bot.render.forms import read_form
@@ -91,19 +91,10 @@ def store(rt: Runtime, place: Place, draft: feedback.FeedbackDraft, *, source: s
         return None
 
 
-def _person(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    user = user_id_of(raw)
-    if user is None:
-        raise BadInput(f"`from={raw}` should mention a person, e.g. `from=@dana`.", "from")
-    return user
-
-
 def _log(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
     if not parsed.text and not parsed.options.keys() - {"project"}:
         return _open_log_form(rt, parsed, actor, body)
-    draft = feedback.draft_feedback(parsed.text, score=parsed.option("score"), from_user=_person(parsed.option("from")),
+    draft = feedback.draft_feedback(parsed.text, score=parsed.option("score"), from_user=person_option(parsed, "from", "@dana"),
                                     complaint=yes_no(parsed.option("complaint"), "complaint"))
     place = place_for(rt, actor, body.get("channel_id"), parsed.option("project"))
     feedback.check_can_log(place)

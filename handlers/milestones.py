@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
-from bot.commands import CommandSpec, Parsed, Sub, user_id_of, check_typed
+from bot.commands import CommandSpec, Parsed, Sub, check_typed, person_option
 from bot.errors import BadInput, SlackTrouble
 from bot.render import milestones as render
 from bot.render import modals
@@ -72,16 +72,6 @@ def _submitted(rt: Runtime, form: Submitted) -> None:
                     user=place.actor.user_id, **reply)
 
 
-def _owner(parsed: Parsed) -> str | None:
-    raw = parsed.option("owner")
-    if raw is None:
-        return None
-    owner = user_id_of(raw)
-    if owner is None:
-        raise BadInput(f"`owner={raw}` should mention a person, e.g. `owner=@sam`.", "owner")
-    return owner
-
-
 def _hidden_here(visibility: str, audience: str) -> bool:
     """A client channel never sees an internal milestone, even as a confirmation."""
     return audience == "client" and visibility == "internal"
@@ -97,7 +87,7 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
     if not parsed.text and not parsed.options.keys() - {"project"}:
         return _open_form(rt, parsed, actor, body)
     name = milestones.check_name(parsed.text)
-    owner = _owner(parsed)
+    owner = person_option(parsed, "owner")
     if parsed.option("due") is None:
         raise BadInput("When is it due? `/milestone add due=2026-12-15 Design sign-off`.", "due")
     now = rt.clock.now()

@@ -14,7 +14,7 @@ from slack_bolt import App
 
 from bot import slack
 from bot.actors import Actor
-from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of
+from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of, person_option
 from bot.errors import BadInput, NotFound, SlackTrouble
 from bot.render import risks as render
 from bot.render.forms import read_form
@@ -83,15 +83,6 @@ def _place(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any], doin
     return place
 
 
-def _owner(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    owner = user_id_of(raw)
-    if owner is None:
-        raise BadInput(f"`owner={raw}` should mention a person, e.g. `owner=@sam`.", "owner")
-    return owner
-
-
 def _owner_is_external(rt: Runtime, place: Place, owner: str | None) -> bool:
     """Whether Slack says the owner is of another organisation (asked only for someone never seen)."""
     if owner is None:
@@ -115,7 +106,7 @@ def _add(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> dic
     if not parsed.text and not parsed.options.keys() - {"project"}:
         return _open_form(rt, place, parsed, body)
     now = rt.clock.now()
-    owner = _owner(parsed.option("owner"))
+    owner = person_option(parsed, "owner")
     draft = risks.draft(place, now, text=parsed.text, likelihood=parsed.option("likelihood"),
                         impact=parsed.option("impact"), response_=parsed.option("response"), owner_id=owner,
                         review_=parsed.option("review"))
@@ -188,7 +179,7 @@ def _update(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
     with rt.db.read() as session:
         risks.find(session, place, parsed.ref)  # which risk first: `R-abc` or `R-99` before the options
     now = rt.clock.now()
-    owner = _owner(parsed.option("owner"))
+    owner = person_option(parsed, "owner")
     asked = risks.changes_of(place, now, text=parsed.text, likelihood=parsed.option("likelihood"),
                              impact=parsed.option("impact"), response_=parsed.option("response"), owner_id=owner,
                              review_=parsed.option("review"))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.render.change_reminders import change_reminder
 from bot.services.dates import local_day, working_days_between
-from scheduler.plan import Composed, Facts, Planned, ScheduledKind, working_day_slot
+from scheduler.plan import Composed, Facts, Planned, ScheduledKind, waited_today
 from storage.models import ChangeRequest, Member, Project
 
 REMIND_AT = time(9, 0)  # in the project's timezone, as milestone reminders
@@ -41,7 +41,6 @@ class AwaitingDecision:
 
 
 def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[AwaitingDecision]]:
-    by_id = {p.id: p for p in facts.projects}
     rows = session.execute(
         select(ChangeRequest.id, ChangeRequest.project_id, ChangeRequest.version, ChangeRequest.changed_at)
         # More than two working days after its local day is well over a day ago, whatever the zone: a cheap bound.
@@ -49,16 +48,7 @@ def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[Awaiting
         .order_by(ChangeRequest.id)
     ).all()
     planned: list[Planned[AwaitingDecision]] = []
-    for r in rows:
-        p = by_id.get(r.project_id)
-        if p is None:
-            continue
-        slot = working_day_slot(now, p.timezone, REMIND_AT)
-        if slot is None:
-            continue
-        today, at = slot
-        if working_days_between(local_day(r.changed_at, p.timezone), today) <= AWAITING_AFTER:
-            continue
+    for r, p, today, at in waited_today(now, facts, rows, lambda r: r.changed_at, AWAITING_AFTER, REMIND_AT):
         subject = AwaitingDecision(r.id, r.version)
         occurrence = f"cr{r.id}:v{r.version}@{today.isoformat()}"
         for channel_id, audience in facts.channels.get(p.id, ()):

@@ -20,7 +20,7 @@ from bot.render.feedback import followup_reminder
 from bot.render.kit import message, section
 from bot.services import followups
 from bot.services.dates import local_day, working_days_between
-from scheduler.plan import Composed, Facts, Planned, ScheduledKind, working_day_slot
+from scheduler.plan import Composed, Facts, Planned, ScheduledKind, waited_today
 from storage.models import FollowUp
 
 REMIND_AT = time(9, 0)  # in the project's timezone, as the other reminders
@@ -40,7 +40,6 @@ class OpenFollowUp:
 
 
 def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[OpenFollowUp]]:
-    by_id = {p.id: p for p in facts.projects}
     rows = session.execute(
         select(FollowUp.id, FollowUp.project_id, FollowUp.owner_id, FollowUp.opened_at)
         # More than two working days after its local day is well over a day ago, whatever the zone: a cheap bound.
@@ -48,16 +47,7 @@ def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[OpenFoll
         .order_by(FollowUp.id)
     ).all()
     planned: list[Planned[OpenFollowUp]] = []
-    for r in rows:
-        p = by_id.get(r.project_id)
-        if p is None:
-            continue
-        slot = working_day_slot(now, p.timezone, REMIND_AT)
-        if slot is None:
-            continue
-        today, at = slot
-        if working_days_between(local_day(r.opened_at, p.timezone), today) <= OPEN_AFTER:
-            continue
+    for r, p, today, at in waited_today(now, facts, rows, lambda r: r.opened_at, OPEN_AFTER, REMIND_AT):
         occurrence = f"fu{r.id}@{today.isoformat()}"
         for owner in ([r.owner_id] if r.owner_id else facts.leads.get(p.id, [])):
             planned.append(Planned(p.id, KIND, occurrence, owner, at, "lead", OpenFollowUp(r.id)))

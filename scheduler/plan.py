@@ -10,7 +10,7 @@ item may carry a typed `subject` (what it is about, beyond its project); its `ke
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from bot.services.dates import working_days_between
 from storage.models import Delivery, Member, Project, ProjectChannel
 
 LOOKBACK = timedelta(days=8)  # how far back a tick looks for missed occurrences
@@ -36,6 +37,7 @@ class Subject(Protocol):
 
 
 S = TypeVar("S", bound="Subject | None")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,24 @@ def working_day_slot(now: datetime, tz: str, at: time) -> tuple[date, datetime] 
     if today.weekday() >= 5 or local_now < slot:
         return None
     return today, slot
+
+
+def waited_today(now: datetime, facts: Facts, rows: Iterable[R], since: Callable[[R], datetime], more_than: int,
+                 at: time) -> Iterator[tuple[R, Row[Any], date, datetime]]:
+    """Of `rows` (each with a `project_id`), those whose `since` is more than `more_than` working days before
+    today in their project's timezone, on a working day once `at` has come there: with their project, today and
+    today's `at`. What "reminded once a working day after N working days" plans from."""
+    by_id = {p.id: p for p in facts.projects}
+    for row in rows:
+        project = by_id.get(row.project_id)  # type: ignore[attr-defined]
+        if project is None:
+            continue
+        slot = working_day_slot(now, project.timezone, at)
+        if slot is None:
+            continue
+        today, slot_at = slot
+        if working_days_between(since(row).astimezone(ZoneInfo(project.timezone)).date(), today) > more_than:
+            yield row, project, today, slot_at
 
 
 def utc_minute(at: datetime) -> str:
