@@ -349,6 +349,9 @@ def test_escalating_files_a_change_request_with_what_was_typed_linked_both_ways(
     assert set(posts) == {"C0INTERNAL", "C0SHARED"}
     for text in posts.values():
         assert TITLE in text and "Zebrapay" not in text
+    assert "Escalated from risk R-1" in posts["C0INTERNAL"]  # the team sees where it came from
+    # The client never does ("CR-1" is the request's own name).
+    assert not re.search(r"(?<![A-Z])R-1", posts["C0SHARED"]) and "risk" not in posts["C0SHARED"].lower()
 
     assert "escalated to CR-1 (submitted)" in ok(risk(project, "show R-1"), "History", "escalated it to CR-1")
     assert "escalated to CR-1" in ok(risk(project, "list"))

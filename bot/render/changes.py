@@ -96,6 +96,8 @@ def change_card(c: ChangeCard, audience: str) -> dict[str, Any]:
     notes = [next_step(c), *totals_lines(c.totals)]
     if c.permalink:
         notes.append(f"<{c.permalink}|From this message>")
+    if c.from_risk is not None:  # only ever on the team's view: the client's has no risk
+        notes.append(f"Escalated from risk R-{c.from_risk}")
     blocks.append(context(" · ".join(notes)))
     buttons = _buttons(c, audience)
     if buttons:

@@ -26,7 +26,7 @@ from bot.services import audit, money
 from bot.services.dates import add_working_days
 from bot.services.places import Place
 from storage import queries
-from storage.models import PRIORITIES, AuditEntry, ChangeRequest, Member, Milestone, Project
+from storage.models import PRIORITIES, AuditEntry, ChangeRequest, Member, Milestone, Project, Risk
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
@@ -140,6 +140,7 @@ class ChangeCard:
     approvers: tuple[str, ...]  # the project's client approvers
     totals: Totals
     audience: str = "internal"  # whose view this is: "client" holds only client-visible fields
+    from_risk: int | None = None  # R-<n> of the risk it was escalated from (risks are the team's)
 
     @property
     def ref(self) -> str:
@@ -153,7 +154,7 @@ class ChangeCard:
         """What the client may see: no internal notes, no internal milestones, no link to a message that may sit
         in an internal channel."""
         return replace(
-            self, audience="client", notes=None if self.notes_internal else self.notes, permalink=None,
+            self, audience="client", notes=None if self.notes_internal else self.notes, permalink=None, from_risk=None,
             milestones=tuple(m for m in self.milestones if m.visibility == "client"),
             moved=tuple(m for m in self.moved if m.visibility == "client"),
         )
@@ -609,6 +610,9 @@ def _cards(session: Session, rows: list[ChangeRequest]) -> list[ChangeCard]:
         .where(Milestone.id.in_(wanted)))} if wanted else {}
     people = _approvers(session, project_id)
     total = totals(session, [project_id])[project_id]
+    risk_ids = {int(r.source_key.removeprefix("risk:")) for r in rows
+                if r.source == "risk" and (r.source_key or "").removeprefix("risk:").isdigit()}
+    risks = dict(session.execute(select(Risk.id, Risk.number).where(Risk.id.in_(risk_ids))).all()) if risk_ids else {}
     cards = []
     for r in rows:
         refs = tuple(MilestoneRef(m.id, m.name, m.due_date, m.visibility)
@@ -624,5 +628,7 @@ def _cards(session: Session, rows: list[ChangeRequest]) -> list[ChangeCard]:
             milestones=refs, assessed_by=r.assessed_by, assessed_at=r.assessed_at, decided_by=r.decided_by,
             decided_at=r.decided_at, decision_note=r.decision_note, override=r.override, moved=moved,
             approvers=people, totals=total,
+            from_risk=risks.get(int(r.source_key.removeprefix("risk:"))) if r.source == "risk" and (
+                r.source_key or "").removeprefix("risk:").isdigit() else None,
         ))
     return cards
