@@ -59,7 +59,10 @@ def view_submission(
         if element["type"] == "datepicker":
             field = {"type": "datepicker", "selected_date": typed}
         elif element["type"] == "users_select":
-            field = {"type": "users_select", "selected_user": typed}
+            field = {"type": "users_select", "selected_user": element.get("initial_user") if typed is None else typed}
+        elif element["type"] == "checkboxes" and typed is None:  # untouched: as it was shown
+            chosen = element.get("initial_options", [])
+            field = {"type": "checkboxes", "selected_options": chosen}
         elif element["type"] == "checkboxes":
             chosen = [o for o in element["options"] if typed and typed.lower() in ("yes", "true", o["value"])]
             field = {"type": "checkboxes", "selected_options": chosen}

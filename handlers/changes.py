@@ -7,7 +7,6 @@ goes through `place_for`, and the service checks who may do what.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -98,19 +97,21 @@ def register(app: App, rt: Runtime) -> None:
 
     @app.shortcut(SHORTCUT_ID)
     def on_file_shortcut(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """Opens the filing form, filled in from the message (its author the requester): what goes on the
+        client's card is read, and may be reworded, before anything is filed."""
         message = body.get("message", {})
         ack()
         if not has_visible(message.get("text")):
             raise BadInput("That message has no text to file as a change request.")
         check_typed(message["text"], "message")
-        actor = actor_of(context)
-        place = place_for(rt, actor, body["channel"]["id"], None)
+        channel_id = body["channel"]["id"]
+        place = place_for(rt, actor_of(context), channel_id, None)
         require_role(place.actor, INTERNAL_ROLES, "file a message as a change request")
-        rt.jobs.enqueue("change.capture", {
-            "actor": asdict(actor), "channel_id": body["channel"]["id"],
-            "author_id": message.get("user") or message.get("bot_id") or actor.user_id, "text": message["text"],
-            "ts": message["ts"],
-        }, body.get("response_url"))
+        title, description = changes.title_of(message["text"])
+        view = render.file_modal(channel_id, None, place.name, title, description[:3000],
+                                 message.get("user"), message["ts"])
+        open_form(rt, body.get("trigger_id"), view, body.get("response_url"),
+                  "Slack didn't open the form. Type it instead: `/change <what should change>`.")
 
 
 # -- filing ----------------------------------------------------------------------------------------------------------
@@ -158,6 +159,8 @@ def _open_file_form(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, A
 
 
 def _file_submitted(rt: Runtime, form: Submitted) -> None:
+    """The filing form: from bare `/change`, or from the shortcut (then the message is filed once, however often
+    the form is submitted, and its link kept)."""
     assert form.place is not None
     values = read_form(form.view)
     for field_ in (render.FileIds.TITLE, render.FileIds.DESCRIPTION):
@@ -166,10 +169,21 @@ def _file_submitted(rt: Runtime, form: Submitted) -> None:
                                  description=values.get(render.FileIds.DESCRIPTION),
                                  requested_by=values.get(render.FileIds.REQUESTER),
                                  priority=values.get(render.FileIds.PRIORITY))
-    stored = store(rt, form.place, draft, source="form")
-    assert stored is not None
+    channel_id, message_ts = form.metadata.get("channel_id"), form.metadata.get("message_ts")
+    if isinstance(message_ts, str) and isinstance(channel_id, str):
+        try:
+            permalink = rt.quick.chat_getPermalink(channel=channel_id, message_ts=message_ts).get("permalink")
+        except (SlackApiError, SlackClientError):
+            permalink = None  # the request matters more than the link to it
+        stored = store(rt, form.place, draft, source="shortcut", source_key=f"msg:{channel_id}:{message_ts}",
+                       permalink=permalink)
+        if stored is None:
+            raise BadInput("That message was already filed as a change request.", render.FileIds.TITLE)
+    else:
+        stored = store(rt, form.place, draft, source="form")
+        assert stored is not None
     card, posted = stored
-    _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, render.filed_reply(card, posted))
+    _tell(rt, channel_id, form.actor.user_id, render.filed_reply(card, posted))
 
 
 def _tell(rt: Runtime, channel_id: Any, user_id: str, payload: dict[str, Any]) -> None:
@@ -182,29 +196,11 @@ def _tell(rt: Runtime, channel_id: Any, user_id: str, payload: dict[str, Any]) -
 def file_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) -> ChangeCard | None:
     """`@Liaison change: …` (how clients file): the person mentioning is the requester. Slack may deliver the
     event twice: filed once. None when it was filed before."""
-    draft = changes.draft_change(text)
+    title, description = changes.title_of(text)
+    draft = changes.draft_change(title, description=description)
     place = place_for(rt, actor, event["channel"], None)
     stored = store(rt, place, draft, source="mention", source_key=f"msg:{event['channel']}:{event['ts']}")
     return None if stored is None else stored[0]
-
-
-def capture_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any] | None:
-    """The shortcut's work: the message's author is the requester; its permalink is kept."""
-    actor, channel_id = Actor(**args["actor"]), args["channel_id"]
-    try:
-        permalink = rt.client.chat_getPermalink(channel=channel_id, message_ts=args["ts"]).get("permalink")
-    except (SlackApiError, SlackClientError):
-        permalink = None  # the request matters more than the link to it
-    text = " ".join(args["text"].split())
-    title = text if len(text) <= changes.TITLE_MAX else text[: changes.TITLE_MAX - 1] + "…"
-    draft = changes.draft_change(title, description=args["text"] if title != args["text"] else "",
-                                 requested_by=args["author_id"])
-    place = place_for(rt, actor, channel_id, None)
-    stored = store(rt, place, draft, source="shortcut", source_key=f"msg:{channel_id}:{args['ts']}",
-                    permalink=permalink)
-    if stored is None:
-        return render.done_reply("That message was already filed as a change request.")
-    return render.filed_reply(*stored)
 
 
 # -- moving it on ----------------------------------------------------------------------------------------------------
@@ -227,7 +223,8 @@ def _assess(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> 
                                  body.get("response_url"))
     assessment = changes.draft_assessment(
         days=parsed.option("days"), cost=parsed.option("cost"), currency=parsed.option("currency"),
-        notes=parsed.text, internal=yes_no(parsed.option("internal"), "internal"),
+        notes=parsed.text,
+        internal=None if parsed.option("internal") is None else yes_no(parsed.option("internal"), "internal"),
         milestone_ids=_milestone_numbers(parsed.option("milestones")))
     return _assessed(rt, place, parsed.ref, assessment, body.get("response_url"))
 
@@ -448,7 +445,6 @@ def show_card(session: Session, change_id: int, audience: str) -> Shown | None:
     return Shown(card.project_id, render.change_card(card, audience))
 
 
-JOBS = {"change.capture": capture_job}
 ACTIONS = [
     Action(render.ASSESS_ACTION, _find, _press_assess),
     Action(render.APPROVE_ACTION, _find, _press_approve),

@@ -761,7 +761,7 @@ def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED"
 
 @pytest.mark.parametrize("text, says", [
     ("change:   ", "Say what should change"),
-    ("change: " + "z" * 201, "The title is 201 characters long"),
+    ("change: " + "z" * 3001, "The description is 3,001 characters long"),  # a long title is cut, not refused
 ])
 def test_filing_by_mention_with_a_bad_title_is_refused_to_the_person_alone(project, db, text, says):
     told = mention(project, text)

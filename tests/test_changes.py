@@ -274,20 +274,31 @@ def test_withdrawing_an_approved_request_moves_its_milestones_back(project, db):
     assert payloads.buttons(latest(project, "C0INTERNAL", cards_in(project, "C0INTERNAL")[0].ts)) == []
 
 
-def test_the_shortcut_files_a_message_with_its_author_as_requester_and_its_link(project, db):
-    message = {"type": "message", "user": "U0CLIENT", "text": "Could the logo be bigger?", "ts": "1764000000.000900"}
-    url = project.fake.response_url("C0SHARED", "U0LEAD")
-    for _ in range(2):  # a second use on the same message files nothing new
-        body, ctype = payloads.message_action("file_change_request", message, user_id="U0LEAD",
-                                              channel_id="C0SHARED", team_id=TEAM, response_url=url)
-        assert project.send((body, ctype)).status == 200
-        project.jobs.drain()
+def test_the_shortcut_opens_the_form_filled_in_from_the_message_and_files_it_once_with_its_link(project, db):
+    """What the client's card will show is read (and may be reworded) before anything is filed: the message may
+    sit in an internal channel."""
+    text = "Could the logo be bigger? " + "It is hard to see on phones. " * 10
+    message = {"type": "message", "user": "U0CLIENT", "text": text, "ts": "1764000000.000900"}
+    body, ctype = payloads.message_action("file_change_request", message, user_id="U0LEAD",
+                                          channel_id="C0SHARED", team_id=TEAM,
+                                          response_url=project.fake.response_url("C0SHARED", "U0LEAD"))
+    assert project.send((body, ctype)).status == 200
+    view = project.fake.wait_for("views.open", timeout=5)[-1].args["view"]
+    assert count(db, ChangeRequest) == 0  # nothing filed before the form is sent
+    assert project.submit(view, {"title": "A bigger logo on phones"}).body == ""
+    again = project.submit(view, {"title": "A bigger logo on phones"})  # the same message, once more
+    assert again.json["response_action"] == "errors" and "already filed" in shown(again.json)
     cr = change(db)
     assert (cr.requested_by, cr.filed_by, cr.source, cr.title) == ("U0CLIENT", "U0LEAD", "shortcut",
-                                                                  "Could the logo be bigger?")
-    assert cr.permalink and count(db, ChangeRequest) == 1
-    answers = [shown(c.args) for c in project.fake.calls_to("response_url") if url.endswith(c.url)]
-    assert "Filed *CR-1" in answers[0] and "already filed" in answers[1]
+                                                                  "A bigger logo on phones")
+    assert cr.description == text.strip() and cr.permalink and count(db, ChangeRequest) == 1
+
+
+def test_a_long_mention_is_filed_with_its_first_words_as_title_and_all_of_it_as_description(project, db):
+    text = "Please add " + "a very long list of things " * 12
+    assert mention(project, f"change: {text}").status == 200
+    cr = change(db)
+    assert len(cr.title) <= 200 and cr.title.endswith("…") and cr.description == text.strip()
 
 
 def test_an_approve_button_that_names_no_assessment_approves_nothing(project, db):
@@ -325,3 +336,34 @@ def test_a_form_naming_an_internal_channel_its_submitter_is_not_in_files_nothing
     assert count(db, ChangeRequest) == 0
     ok = project.submit(view, {"title": "A real change"}, user="U0TEAM")  # sam is in #acme-internal
     assert ok.status == 200 and ok.body == "" and change(db).title == "A real change"
+
+
+def test_reassessing_keeps_internal_notes_internal_unless_the_team_says_otherwise(project, db):
+    project.command("Add a blog", name="/change")
+    project.command("assess CR-1 days=2 cost=12345.67 currency=EUR internal=yes Our margin is thin", name="/change")
+    project.jobs.drain()
+    [internal] = cards_in(project, "C0INTERNAL")
+    view = open_form(project, "change.assess", str(change(db).id), message_ts=internal.ts)
+    assert project.submit(view, {"days": "3"}).body == ""  # only the days changed; the rest as the form showed it
+    cr = change(db)
+    assert (cr.days, cr.cost_cents, cr.notes_internal, cr.notes) == (3, 1234567, True, "Our margin is thin")
+    project.command("assess CR-1 days=4 cost=1 currency=EUR Still thin", name="/change")  # no internal=: kept
+    assert change(db).notes_internal is True
+    project.jobs.drain()
+    [client] = cards_in(project, "C0SHARED")
+    assert "thin" not in shown(latest(project, "C0SHARED", client.ts))
+
+
+def test_withdrawing_one_of_two_approvals_of_a_milestone_takes_back_its_own_days_only(project, db):
+    milestone(project)  # Fri 04 Dec
+    for title, days in (("Add search", 3), ("Add chat", 2)):
+        project.command(title, name="/change")
+    for number, days in ((1, 3), (2, 2)):
+        project.command(f"assess CR-{number} days={days} cost=0 currency=EUR milestones={mid(db)}", name="/change")
+        project.command(f"approve CR-{number} override=yes Agreed on the call", name="/change")
+    assert due_of(db, "Design sign-off") == date(2026, 12, 11)  # + 3 + 2 working days
+    project.command("withdraw CR-1 Not needed", name="/change")
+    assert due_of(db, "Design sign-off") == date(2026, 12, 8)  # CR-2's 2 working days stay
+    project.jobs.drain()
+    card = shown(latest(project, "C0INTERNAL", cards_in(project, "C0INTERNAL")[0].ts))
+    assert "Moved:" not in card  # what it moved was taken back

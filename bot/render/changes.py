@@ -14,6 +14,7 @@ from bot.markup import to_mrkdwn
 from bot.render.forms import form_input, modal, option, text_element
 from bot.render.kit import Block, actions, bulleted, button, context, ephemeral, fields, message, section
 from bot.render.totals import impact, totals_lines
+from bot.services import money
 from bot.services.changes import ChangeCard, HistoryEntry, MilestoneRef, Moved, Totals, state_name
 from storage.models import PRIORITIES
 
@@ -93,7 +94,7 @@ def change_card(c: ChangeCard, audience: str) -> dict[str, Any]:
             blocks.append(section("\n".join(lines)))
     if (decision := _decision(c)) is not None:
         blocks.append(section(decision))
-    notes = [next_step(c), *totals_lines(c.totals)]
+    notes = [next_step(c)]
     if c.permalink:
         notes.append(f"<{c.permalink}|From this message>")
     if c.from_risk is not None:  # only ever on the team's view: the client's has no risk
@@ -187,6 +188,8 @@ def _history_line(h: HistoryEntry, tz: str) -> str:
 def show_reply(c: ChangeCard, history: list[HistoryEntry], audience: str) -> dict[str, Any]:
     card = change_card(c, audience)
     blocks = [b for b in card["blocks"] if b.get("type") != "actions"]
+    if lines := totals_lines(c.totals):
+        blocks.append(context(" · ".join(lines)))
     blocks.append(section("*History*\n" + bulleted(history, lambda h: _history_line(h, c.timezone), most=40)))
     return ephemeral(card["text"], blocks)
 
@@ -219,34 +222,45 @@ def _project_line(project_name: str) -> Block:
     return context(f"Project: *{to_mrkdwn(project_name, 150)}*")
 
 
-def file_modal(channel_id: str, project: str | None, project_name: str, title: str = "") -> dict[str, Any]:
+def file_modal(channel_id: str, project: str | None, project_name: str, title: str = "", description: str = "",
+               requested_by: str | None = None, message_ts: str | None = None) -> dict[str, Any]:
+    """The form of bare `/change`, and of the "File as change request" shortcut (then filled in from the message,
+    which `message_ts` names: the team reads what the client's card will show before filing it)."""
     ids = FileIds
     priorities = [option(p, p) for p in PRIORITIES]
-    return modal(ids.CALLBACK, "New change request", "File", {"channel_id": channel_id, "project": project}, [
+    requester: Block = {"type": "users_select"}
+    if requested_by:
+        requester["initial_user"] = requested_by
+    metadata = {"channel_id": channel_id, "project": project, **({"message_ts": message_ts} if message_ts else {})}
+    return modal(ids.CALLBACK, "New change request", "File", metadata, [
         _project_line(project_name),
+        context("The client sees the title and the description on the request's card in their channel."),
         form_input(ids.TITLE, "What should change", text_element(title or None, max_length=200), "A short title"),
-        form_input(ids.DESCRIPTION, "Description", text_element(multiline=True, max_length=3000), optional=True),
-        form_input(ids.REQUESTER, "Requested by", {"type": "users_select"}, "You, if left empty; may be the client",
-               optional=True),
+        form_input(ids.DESCRIPTION, "Description", text_element(description or None, multiline=True,
+                                                                max_length=3000), optional=True),
+        form_input(ids.REQUESTER, "Requested by", requester, "You, if left empty; may be the client",
+                   optional=True),
         form_input(ids.PRIORITY, "Priority", {"type": "static_select", "options": priorities,
-                                          "initial_option": priorities[1]}),
+                                              "initial_option": priorities[1]}),
     ])
 
 
 def assess_modal(c: ChangeCard, channel_id: str | None, open_milestones: list[MilestoneRef],
                  default_currency: str | None) -> dict[str, Any]:
     ids = AssessIds
+    internal_box = option("Notes are internal: the client never sees them", "yes")
     blocks = [
         section(f"*{c.ref}: {to_mrkdwn(c.title, 200)}*"),
         form_input(ids.DAYS, "Schedule impact (working days)", text_element(str(c.days) if c.days is not None else None),
                "0 for none"),
-        form_input(ids.COST, "Budget impact", text_element(f"{c.cost_cents / 100:g}" if c.cost_cents is not None else None),
+        form_input(ids.COST, "Budget impact", text_element(money.shown(c.cost_cents, None) if c.cost_cents is not None else None),
                "An amount, e.g. 3000 (0 for none)"),
         form_input(ids.CURRENCY, "Currency", text_element(c.currency or default_currency or None, max_length=3),
                "ISO 4217 code, e.g. EUR"),
         form_input(ids.NOTES, "Scope notes", text_element(c.notes, multiline=True, max_length=3000), optional=True),
-        form_input(ids.INTERNAL, "Visibility", {"type": "checkboxes", "options": [
-            option("Notes are internal: the client never sees them", "yes")]}, optional=True),
+        form_input(ids.INTERNAL, "Visibility", {"type": "checkboxes", "options": [internal_box],
+                                                **({"initial_options": [internal_box]} if c.notes_internal else {})},
+                   optional=True),
     ]
     if open_milestones:
         options = [option(f"#{m.id} {m.name} ({m.due:%d %b})", str(m.id)) for m in open_milestones[:100]]

@@ -23,7 +23,7 @@ from bot.commands import ID_MAX, has_visible, is_number, whole_number
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.markup import slack_length
 from bot.services import audit, money
-from bot.services.dates import add_working_days
+from bot.services.dates import add_working_days, subtract_working_days
 from bot.services.places import Place
 from storage import queries
 from storage.models import PRIORITIES, AuditEntry, ChangeRequest, Member, Milestone, Project, Risk
@@ -68,7 +68,7 @@ class Assessment:
     cost_cents: int
     currency: str
     notes: str
-    internal: bool  # the notes stay with the team
+    internal: bool | None  # the notes stay with the team; None (not said): as the notes were before
     milestone_ids: tuple[int, ...]
 
 
@@ -194,8 +194,20 @@ def draft_change(title: str, *, description: str | None = None, requested_by: st
     return ChangeDraft(title, description, requested_by, level)
 
 
+def title_of(text: str) -> tuple[str, str]:
+    """A message filed as it was written: (a title from its first words that fits, the whole message as the
+    description when the title is not all of it)."""
+    whole = (text or "").strip()
+    title = " ".join(whole.split("\n", 1)[0].split())
+    if max(slack_length(title), len(title)) > TITLE_MAX:
+        while max(slack_length(title), len(title)) > TITLE_MAX - 1:
+            title = title[: max(len(title) - 10, 0)].rstrip()
+        title += "…"
+    return title, ("" if title == " ".join(whole.split()) else whole)
+
+
 def draft_assessment(*, days: str | None, cost: str | None, currency: str | None, notes: str | None,
-                     internal: bool, milestone_ids: tuple[int, ...] = ()) -> Assessment:
+                     internal: bool | None, milestone_ids: tuple[int, ...] = ()) -> Assessment:
     """What the team says a change costs: days (working days) and cost are both needed, even when zero."""
     if days is None or not days.strip():
         raise BadInput("Give the schedule impact in working days, e.g. `days=5` (`days=0` for none).", "days")
@@ -363,14 +375,16 @@ def assess(session: Session, place: Place, ref: str, assessment: Assessment, now
     require_role(place.actor, INTERNAL_ROLES, "assess change requests")
     row = find(session, place, ref)
     _check_assessment(session, place, assessment)
+    # Notes kept from the client stay so unless the team says otherwise: a re-assessment never publishes them.
+    internal = row.notes_internal if assessment.internal is None else assessment.internal
     moved_back = _undo_moves(session, place, row, now) if row.state == "approved" else ()
     _move(session, place, row, ("submitted", "assessed", "approved"), "assessed", "assess", now, dict(
         version=row.version + 1, days=assessment.days, cost_cents=assessment.cost_cents,
-        currency=assessment.currency, notes=assessment.notes or None, notes_internal=assessment.internal,
+        currency=assessment.currency, notes=assessment.notes or None, notes_internal=internal,
         milestone_ids=list(assessment.milestone_ids), assessed_by=place.actor.user_id, assessed_at=now,
         decided_by=None, decided_at=None, decision_note=None, override=False, approved_version=None, moved=[],
     ), note=assessment.notes or None, version=row.version + 1, days=assessment.days,
-        cost=money.shown(assessment.cost_cents, assessment.currency), internal=assessment.internal,
+        cost=money.shown(assessment.cost_cents, assessment.currency), internal=internal,
         milestones=list(assessment.milestone_ids))
     return _card(session, _get(session, row.id)), moved_back
 
@@ -475,17 +489,18 @@ def _apply_moves(session: Session, place: Place, row: ChangeRequest, now: dateti
 
 
 def _undo_moves(session: Session, place: Place, row: ChangeRequest, now: datetime) -> tuple[Moved, ...]:
-    """Put back the milestones an approval moved (those still where it put them and not done)."""
+    """Take back the working days the approval added to each milestone it moved (still open), wherever the
+    milestone is now: another approved request's days on the same milestone stay."""
     back = []
-    for milestone_id, before_text, after_text in row.moved or []:
+    for milestone_id, _before, _after in row.moved or []:
         m = session.get(Milestone, milestone_id)
-        before, after = date.fromisoformat(before_text), date.fromisoformat(after_text)
-        if m is None or m.done_at is not None or m.due_date != after:
+        if m is None or m.done_at is not None or not row.days:
             continue
-        m.due_date = before
-        back.append(Moved(m.id, m.name, after, before, m.visibility))
+        was = m.due_date
+        m.due_date = subtract_working_days(was, row.days)
+        back.append(Moved(m.id, m.name, was, m.due_date, m.visibility))
         audit.record(session, place.actor, "milestone.move", f"milestone:{m.id}", now, place.project_id,
-                     before=after.isoformat(), after=before.isoformat(), change=f"CR-{row.number}", undone=True)
+                     before=was.isoformat(), after=m.due_date.isoformat(), change=f"CR-{row.number}", undone=True)
     session.flush()
     return tuple(back)
 
@@ -512,7 +527,8 @@ def withdraw(session: Session, place: Place, ref: str, now: datetime, reason: st
     if row.state not in OPEN:
         raise BadInput(illegal(row, "withdraw"))
     moved_back = _undo_moves(session, place, row, now) if row.state in ("approved", "in_progress") else ()
-    _move(session, place, row, OPEN, "withdrawn", "withdraw", now, {}, note=(reason or "").strip() or None)
+    _move(session, place, row, OPEN, "withdrawn", "withdraw", now, {"moved": []},
+          note=(reason or "").strip() or None)
     return _card(session, _get(session, row.id)), moved_back
 
 
@@ -544,8 +560,8 @@ def show(session: Session, place: Place, ref: str) -> tuple[ChangeCard, list[His
     for e in entries:
         detail = e.detail or {}
         note = detail.get("note")
-        if client and e.action == "change.assess" and detail.get("internal"):
-            note = None
+        if client and ((e.action == "change.assess" and detail.get("internal")) or e.action == "change.withdraw"):
+            note = None  # the team's own words: internal notes, why it withdrew
         history.append(HistoryEntry(e.at, e.actor_id, e.action.removeprefix("change."), detail.get("from"),
                                     detail.get("to", ""), note, bool(detail.get("override"))))
     return (card.for_client() if client else card), history

@@ -14,15 +14,20 @@ MOST_YEARS = 5  # a due date further away than this is a typo, not a plan
 
 
 def add_working_days(day: date, days: int) -> date:
-    """`days` working days (Monday to Friday) after `day`; a weekend day counts from the Monday after it."""
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    weeks, rest = divmod(days, 5)
-    day += timedelta(weeks=weeks)
-    while rest:
+    """`days` working days (Monday to Friday) after `day`: the `days`-th working day after it."""
+    while days > 0:
         day += timedelta(days=1)
         if day.weekday() < 5:
-            rest -= 1
+            days -= 1
+    return day
+
+
+def subtract_working_days(day: date, days: int) -> date:
+    """`days` working days before `day` (what undoes `add_working_days` from a working day)."""
+    while days > 0:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
     return day
 
 
