@@ -117,7 +117,10 @@ def _log_submitted(rt: Runtime, form: Submitted) -> None:
     assert form.place is not None
     values = read_form(form.view)
     text = values.get(render.LogIds.TEXT) or ""
+    if not isinstance(text, str):  # a forged form
+        raise BadInput("Say what the client said, as text.", render.LogIds.TEXT)
     check_typed(text, "text", render.LogIds.TEXT)
+    # Score and from are checked by draft_feedback: a forged form may send anything in their place.
     draft = feedback.draft_feedback(text, score=values.get(render.LogIds.SCORE),
                                     from_user=values.get(render.LogIds.FROM),
                                     complaint=bool(values.get(render.LogIds.COMPLAINT)))

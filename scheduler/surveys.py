@@ -1,8 +1,8 @@
 """CSAT surveys, a scheduled kind: each project whose lead turned them on (`/project survey monthly|after-milestone`)
 asks its client in each of its live client channels, at 10:00 project time,
 - `monthly`: on the first working day of each month (occurrence `monthly:2026-12`);
-- `after-milestone`: on the working day after a client-visible milestone is done, one per milestone
-  (occurrence `milestone:<id>`).
+- `after-milestone`: on the working day after client-visible milestones are done, one for all those done on the
+  same local day of the project (occurrence `milestone-day:2026-11-27`).
 An occurrence due before the schedule was set (or before the project existed) is not sent.
 
 Once per occurrence and channel across restarts and schedulers: the ledger's unique key (project, kind,
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot.render.surveys import survey_card
 from bot.runtime import Runtime
 from bot.services import surveys
+from bot.services.dates import local_day
 from scheduler.plan import LOOKBACK, CardRef, Composed, Facts, Planned, ScheduledKind
 from storage.db import Database
 from storage.models import Milestone, Project
@@ -69,8 +70,10 @@ def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[SurveyDu
             at = surveys.monthly_at(now, p.timezone)
             due.append((surveys.monthly_occurrence(at, p.timezone), at))
         else:
-            due += [(f"milestone:{milestone_id}", surveys.after_milestone_at(done_at, p.timezone))
-                    for milestone_id, done_at in done[pid] if done_at >= start]
+            # One survey per local day of the project that milestones were done on, however many were.
+            due += list({f"milestone-day:{local_day(done_at, p.timezone).isoformat()}":
+                         surveys.after_milestone_at(done_at, p.timezone)
+                         for _, done_at in done[pid] if done_at >= start}.items())
         for occurrence, at in due:
             # Only within the look-back: later ticks don't plan (and log as skipped) what is long gone.
             if start <= at <= now and now - at < LOOKBACK:

@@ -301,7 +301,7 @@ class Feedback(Base):
 
 class Survey(Base):
     """A CSAT survey posted in a client channel: one per project and occurrence ("monthly:2026-12",
-    "milestone:12", "now:<request>"), open for seven days."""
+    "milestone-day:2026-12-07", "now:<request>"), open for seven days."""
 
     __tablename__ = "surveys"
     __table_args__ = (UniqueConstraint("project_id", "occurrence"),)

@@ -165,6 +165,32 @@ def test_the_form_records_feedback_and_says_what_is_wrong_beside_the_field(proje
     assert "Recorded feedback" in shown(told) and told["user"] == "U0LEAD"
 
 
+def test_a_forged_form_score_or_from_is_refused_beside_its_field_and_nothing_is_stored(project, db):
+    from bot.render import feedback as render
+
+    def forged(block_id: str, element: dict) -> dict:
+        view = render.log_modal("C0INTERNAL", None, "Acme Website")
+        for block in view["blocks"]:
+            if block.get("block_id") == block_id:
+                block["element"] = {**element, "action_id": "value"}
+        return view
+
+    # What a forger may send: a list of scores, and any text as the person.
+    scores = project.submit(forged("score", {"type": "checkboxes", "options": [
+        {"text": {"type": "plain_text", "text": "1"}, "value": "1"}]}), {"score": "1", "from": "U0CLIENT",
+                                                                        "text": "Unhappy"})
+    assert scores.json["response_action"] == "errors" and "Choose one score" in scores.json["errors"]["score"]
+    view = forged("from", {"type": "plain_text_input"})
+    for person in ("U1>|<!here", "U0CLIENT|casey", "U" + "X" * 40, "u0client"):
+        refused = project.submit(view, {"from": person, "text": "Unhappy", "complaint": "yes"})
+        assert refused.json["response_action"] == "errors", person
+        assert "client person" in refused.json["errors"]["from"], person
+    project.jobs.drain()
+    assert count(db, Feedback) == 0 and count(db, FollowUp) == 0 and alert_cards(project) == []
+    assert project.submit(view, {"from": "U0CLIENT", "text": "Fine after all"}).body == ""
+    assert [r.from_user for r in the_feedback(db)] == ["U0CLIENT"]
+
+
 def test_a_client_mention_delivered_twice_is_stored_once_and_thanked_once_without_an_alert(project, db):
     first = mention(project, "feedback: The weekly calls really help us")
     again = mention(project, "feedback: The weekly calls really help us", retry=1)
@@ -432,3 +458,26 @@ def test_a_follow_up_resolved_within_two_working_days_is_never_reminded(project,
         clock.set(day(11, d))
         service.tick(project.rt)
     assert reminders(project) == []
+
+
+def test_an_owner_given_a_client_role_is_not_reminded_and_the_leads_are_instead(project, db, clock):
+    project.command("schedule off")
+    row = low_score(project, db, "The CFO wants to cancel")  # Tuesday 24 November
+    assert "now owned by <@U0TEAM>" in fb(project, f"owner F-{row.id} <@U0TEAM|sam>").text
+    assert "is now client of `acme`" in project.command("role <@U0TEAM> client").text
+    project.jobs.drain()
+    project.fake.clear()
+    clock.set(day(11, 27))  # its reminder day
+    service.tick(project.rt)
+    service.tick(project.rt)
+    assert [c for c in project.fake.calls_to("chat.postMessage") if c.args["channel"] == "U0TEAM"] == []
+    [sent] = reminders(project)
+    assert sent["channel"] == "U0LEAD" and "The CFO wants to cancel" in shown(sent)
+    with db.read() as session:
+        rows = session.execute(select(Delivery.occurrence, Delivery.channel_id).where(Delivery.kind == KIND)).all()
+    assert [tuple(r) for r in rows] == [(f"fu{row.id}@2026-11-27", "U0LEAD")]
+    # Back on the team: reminded again from the next working day.
+    assert "<@U0TEAM> is now" in project.command("role <@U0TEAM> team").text
+    clock.set(day(11, 30))
+    service.tick(project.rt)
+    assert [r["channel"] for r in reminders(project)] == ["U0LEAD", "U0TEAM"]

@@ -23,7 +23,6 @@ from storage.models import (
     Delivery,
     FollowUp,
     Job,
-    Milestone,
     Project,
     Survey,
     SurveyAnswer,
@@ -389,7 +388,8 @@ def test_after_milestone_surveys_follow_each_client_visible_milestone_once(proje
     with db.read() as session:
         design = session.scalar(select(Survey.occurrence))
     assert len(survey_posts(project, "C0SHARED")) == 1
-    assert design.startswith("milestone:") and deliveries(db) == [("survey.milestone", design, "C0SHARED", "sent")]
+    assert design == "milestone-day:2026-11-27"
+    assert deliveries(db) == [("survey.milestone", design, "C0SHARED", "sent")]
     assert survey_posts(project, "C0INTERNAL") == []
     # The next milestone done on Monday: its own survey on Tuesday, and only that one.
     clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
@@ -397,10 +397,26 @@ def test_after_milestone_surveys_follow_each_client_visible_milestone_once(proje
     clock.set(datetime(2026, 12, 1, 10, 1, tzinfo=UTC))
     service.tick(project.rt)
     service.tick(project.rt)
-    with db.read() as session:
-        launch = session.scalar(select(Milestone.id).where(Milestone.name == "Launch"))
-    assert [d[1] for d in deliveries(db)] == [design, f"milestone:{launch}"]
+    assert [d[1] for d in deliveries(db)] == [design, "milestone-day:2026-11-30"]
     assert len(survey_posts(project, "C0SHARED")) == 2 and count(db, Survey) == 2
+
+
+def test_milestones_done_on_the_same_day_give_one_survey_the_next_working_day(project, db, clock):
+    project.command("survey after-milestone")
+    for name in ("Design", "Copy", "Staging"):
+        project.command(f"add due=2026-12-04 {name}", name="/milestone")
+    for hour, name in ((9, "Design"), (13, "Copy"), (23, "Staging")):  # Friday in London
+        clock.set(datetime(2026, 11, 27, hour, 30, tzinfo=UTC))
+        assert "done" in project.command(f"done {name}", name="/milestone").text
+    project.jobs.drain()
+    project.fake.clear()
+    clock.set(datetime(2026, 11, 30, 10, 0, 30, tzinfo=UTC))  # Monday 10:00
+    ticks_at_once(project, db, clock)
+    service.tick(project.rt)
+    project.jobs.drain()
+    assert len(survey_posts(project, "C0SHARED")) == 1 and survey_posts(project, "C0INTERNAL") == []
+    assert count(db, Survey) == 1
+    assert deliveries(db) == [("survey.milestone", "milestone-day:2026-11-27", "C0SHARED", "sent")]
 
 
 def test_the_kind_is_registered():

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.actors import CLIENT_ROLES, INTERNAL_ROLES
-from bot.commands import has_visible, is_number, whole_number
+from bot.commands import has_visible, is_number, user_id_of, whole_number
 from bot.errors import BadInput, NotAllowed
 from bot.markup import slack_length
 from bot.services import audit, followups
@@ -63,7 +63,9 @@ class FeedbackEntry:
 
 
 # -- checks before anything is stored --------------------------------------------------------------------------------
-def parse_score(raw: str | None) -> int | None:
+def parse_score(raw: object) -> int | None:
+    if raw is not None and not isinstance(raw, str):  # a forged form: one of the choices is a string
+        raise BadInput("Choose one score from 1 (very unhappy) to 5 (very happy), or leave it out.", "score")
     if raw is None or not raw.strip():
         return None
     word = raw.strip()
@@ -75,7 +77,7 @@ def parse_score(raw: str | None) -> int | None:
     return value
 
 
-def draft_feedback(text: str | None, *, score: str | None = None, from_user: str | None = None,
+def draft_feedback(text: str | None, *, score: object = None, from_user: object = None,
                    complaint: bool = False) -> FeedbackDraft:
     text = (text or "").strip()
     if not has_visible(text):
@@ -83,7 +85,11 @@ def draft_feedback(text: str | None, *, score: str | None = None, from_user: str
     if (length := slack_length(text)) > TEXT_MAX:
         raise BadInput(f"That feedback is {length:,} characters long as Slack counts them; keep it to {TEXT_MAX:,} "
                        "(the gist, and where the rest can be read), and nothing was saved.", "text")
-    return FeedbackDraft(text, parse_score(score), from_user, complaint)
+    user = from_user if isinstance(from_user, str) else None
+    if from_user is not None and (user is None or user_id_of(f"<@{user}>") != user):
+        # A form's person picker gives a plain user id; anything else (markup, an overlong value) is forged.
+        raise BadInput("Choose the client person it came from, or leave it out.", "from")
+    return FeedbackDraft(text, parse_score(score), user, complaint)
 
 
 def check_can_log(place: Place) -> None:

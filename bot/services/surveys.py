@@ -1,7 +1,7 @@
 """CSAT surveys: a question in the client's channel, answered 1-5 by the client's side, open for seven days.
 
-A survey is a row per project and occurrence ("monthly:2026-12", "milestone:12", "now:<request>"), created once
-however many schedulers compose it (insert-or-ignore on the unique key). An answer is a row per survey and
+A survey is a row per project and occurrence ("monthly:2026-12", "milestone-day:2026-12-07", "now:<request>"),
+created once however many schedulers compose it (insert-or-ignore on the unique key). An answer is a row per survey and
 person: pressing another number changes it (an upsert: insert-or-ignore, else a conditional UPDATE), so the
 count of answers is the count of people. A score at or below `followups.LOW_SCORE` opens the answer's follow-up
 (once per answer, so a changed answer never raises a second alert).
