@@ -367,3 +367,12 @@ def test_withdrawing_one_of_two_approvals_of_a_milestone_takes_back_its_own_days
     project.jobs.drain()
     card = shown(latest(project, "C0INTERNAL", cards_in(project, "C0INTERNAL")[0].ts))
     assert "Moved:" not in card  # what it moved was taken back
+
+
+def test_the_budget_keeps_the_currency_the_requests_were_assessed_in(project, db):
+    assert "48,000 EUR" in project.command('edit budget="48000 EUR"').text
+    project.command("Add a map", name="/change")
+    project.command("assess CR-1 days=1 cost=500 currency=EUR", name="/change")
+    refused = project.command('edit budget="50000 USD"')
+    assert "assessed in EUR" in refused.text
+    assert "50,000 EUR" in project.command('edit budget="50000 EUR"').text  # the amount may change

@@ -19,7 +19,7 @@ from bot.errors import BadInput, NotFound
 from bot.services import audit, dates, money
 from bot.services.people import ensure_workspace
 from storage import queries
-from storage.models import DEFAULT_SCHEDULE, ROLES, AuditEntry, Member, Project, ProjectChannel
+from storage.models import DEFAULT_SCHEDULE, ROLES, AuditEntry, ChangeRequest, Member, Project, ProjectChannel
 
 NAME_MAX = 80
 CLIENT_MAX = 80
@@ -303,6 +303,8 @@ def edit_project(session: Session, place: Any, changes: dict[str, str], default_
                 setattr(project, column, value)
     if not changed:
         raise BadInput(f"`{project.key}` already has those values; nothing changed.")
+    if "budget" in changes and project.budget_currency:
+        _check_budget_currency(session, project.id, project.budget_currency)
     taken = queries.project_by_key(session, project.team_id, project.key) if "key" in changes else None
     if taken is not None and taken.id != project.id:
         raise BadInput(f"Another project already has the key `{project.key}`. Choose another.", "key")
@@ -310,6 +312,16 @@ def edit_project(session: Session, place: Any, changes: dict[str, str], default_
     audit.record(session, place.actor, "project.edit", f"project:{project.key}", now, project.id,
                  changes={f: {"before": b, "after": a} for f, b, a in changed})
     return card_of(project), changed
+
+
+def _check_budget_currency(session: Session, project_id: int, currency: str) -> None:
+    """A budget in another currency than the costs already assessed would add up amounts that don't add up."""
+    other = session.scalar(select(ChangeRequest.currency).where(
+        ChangeRequest.project_id == project_id, ChangeRequest.currency != currency, ChangeRequest.cost_cents > 0,
+        ChangeRequest.state.in_(("assessed", "approved", "in_progress", "done"))).limit(1))
+    if other is not None:
+        raise BadInput(f"Change requests of this project are assessed in {other}, so the budget stays in {other}: "
+                       "a budget in another currency wouldn't add up with them.", "budget")
 
 
 def _shown(value: Any, currency: str | None = None) -> str:
