@@ -8,7 +8,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot import payloads
 from bot.render.surveys import QUESTION
@@ -221,6 +221,26 @@ def test_a_low_score_alerts_the_team_once_and_a_changed_answer_never_twice(proje
                    if c.args["channel"] == "C0INTERNAL" and not c.failed]
         assert "U0CLIENT" not in shown(alert.args)
         assert [c for c in project.fake.calls_to("chat.postMessage") if c.args["channel"] == "C0SHARED"] == [card]
+
+
+def test_an_answer_that_turns_low_again_after_its_follow_up_was_resolved_opens_it_again(project, db):
+    card = send_now(project)
+    project.press(card, "1", user="U0CLIENT")
+    with db.read() as session:
+        [open_one] = session.scalars(select(FollowUp)).all()
+    project.command(f"resolve F-{open_one.id} Called them", name="/feedback")
+    with db.read() as session:
+        [follow_up] = session.scalars(select(FollowUp)).all()
+    assert follow_up.resolved_at is not None
+    project.press(card, "5", user="U0CLIENT")  # happier: stays resolved
+    with db.read() as session:
+        assert session.scalars(select(FollowUp)).one().resolved_at is not None
+    project.press(card, "2", user="U0CLIENT")  # unhappy again: the same alert is open again
+    with db.read() as session:
+        again = session.scalars(select(FollowUp)).one()
+        reopened = session.scalar(select(func.count()).select_from(AuditEntry)
+                                  .where(AuditEntry.action == "followup.reopen"))
+    assert (again.id, again.resolved_at, again.resolution, reopened) == (follow_up.id, None, None, 1)
 
 
 # -- who may answer --------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, require_role
+from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, Actor, require_role
 from bot.commands import ID_MAX, has_visible, is_number, whole_number
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.markup import slack_length
@@ -84,6 +84,15 @@ def open_for(session: Session, project_id: int, source: str, record_id: int, now
     return queries.insert_or_ignore(session, FollowUp, dict(
         project_id=project_id, source=source, record_id=record_id, owner_id=owner or "", opened_at=now,
     ), returning=FollowUp.id)
+
+
+def reopen(session: Session, actor: Actor, project_id: int, follow_up_id: int, now: datetime) -> bool:
+    """A resolved follow-up whose answer turned low again is open again, from now (its reminders start afresh)."""
+    reopened = session.execute(update(FollowUp).where(FollowUp.id == follow_up_id, FollowUp.resolved_at.is_not(None))
+                               .values(resolved_at=None, resolved_by=None, resolution=None, opened_at=now))
+    if reopened.rowcount:
+        audit.record(session, actor, "followup.reopen", f"followup:{follow_up_id}", now, project_id)
+    return bool(reopened.rowcount)
 
 
 def internal_channels(session: Session, project_id: int) -> list[str]:

@@ -316,6 +316,9 @@ def answer(session: Session, place: Place, survey_id: int, score: int, now: date
     if score <= followups.LOW_SCORE:
         followup_id = followups.open_for(session, place.project_id, "survey", answer_id, now)
     alerted_id = _followup_of(session, answer_id) if followup_id is None and before is not None else None
+    if alerted_id is not None and score <= followups.LOW_SCORE and before is not None and before > followups.LOW_SCORE:
+        # Low again after it was resolved: the same alert opens again (its card changes back in place).
+        followups.reopen(session, place.actor, place.project_id, alerted_id, now)
     comment = session.scalar(select(SurveyAnswer.comment).where(SurveyAnswer.id == answer_id))
     view = shown(session, survey_id)
     assert view is not None
