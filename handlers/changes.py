@@ -11,7 +11,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor, require_role
@@ -36,9 +35,8 @@ from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import actor_of, place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form, tell_sender
 from handlers.slash import register_command
-from storage.models import Milestone
 
 _REF_USAGE = "CR-<n>"
 CHANGE = CommandSpec(
@@ -171,26 +169,16 @@ def _file_submitted(rt: Runtime, form: Submitted) -> None:
                                  priority=values.get(render.FileIds.PRIORITY))
     channel_id, message_ts = form.metadata.get("channel_id"), form.metadata.get("message_ts")
     if isinstance(message_ts, str) and isinstance(channel_id, str):
-        try:
-            permalink = rt.quick.chat_getPermalink(channel=channel_id, message_ts=message_ts).get("permalink")
-        except (SlackApiError, SlackClientError):
-            permalink = None  # the request matters more than the link to it
-        stored = store(rt, form.place, draft, source="shortcut", source_key=f"msg:{channel_id}:{message_ts}",
-                       permalink=permalink)
+        stored = store(rt, form.place, draft, source="shortcut", source_key=f"msg:{channel_id}:{message_ts}")
         if stored is None:
             raise BadInput("That message was already filed as a change request.", render.FileIds.TITLE)
+        # Its link is asked of Slack after the form has closed (never before the ack), then shown on its cards.
+        rt.jobs.enqueue("change.link", {"change_id": stored[0].id, "channel_id": channel_id, "ts": message_ts})
     else:
         stored = store(rt, form.place, draft, source="form")
         assert stored is not None
     card, posted = stored
-    _tell(rt, channel_id, form.actor.user_id, render.filed_reply(card, posted))
-
-
-def _tell(rt: Runtime, channel_id: Any, user_id: str, payload: dict[str, Any]) -> None:
-    """Only this person sees it, in the channel a form was opened from (after the form has closed)."""
-    if isinstance(channel_id, str) and channel_id:
-        rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=user_id,
-                        **{k: v for k, v in payload.items() if k != "response_type"})
+    tell_sender(rt, form, render.filed_reply(card, posted))
 
 
 def file_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) -> ChangeCard | None:
@@ -270,9 +258,7 @@ def _open_assess_form(rt: Runtime, place: Place, ref: str, channel_id: str | Non
             raise BadInput(changes.illegal(row, "assess"))
         card = changes.shown(session, row.id, "internal")
         assert card is not None
-        open_milestones = [changes.MilestoneRef(m.id, m.name, m.due_date, m.visibility) for m in session.scalars(
-            select(Milestone).where(Milestone.project_id == place.project_id, Milestone.done_at.is_(None))
-            .order_by(Milestone.due_date, Milestone.id))]
+        open_milestones = changes.open_milestones(session, place)
     view = render.assess_modal(card, channel_id, open_milestones, card.totals.budget_currency)
     open_form(rt, trigger_id, view, response_url, "Slack didn't open the form. Type it instead: "
               f"`/change assess {card.ref} days=5 cost=3000 currency=EUR`.")
@@ -290,7 +276,7 @@ def _assess_submitted(rt: Runtime, form: Submitted) -> None:
         milestone_ids=_milestone_numbers(",".join(str(v) for v in values.get(ids.MILESTONES) or [])))
     ref = _ref_of(rt, form)
     reply = _assessed(rt, form.place, ref, assessment, None)
-    _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, reply)
+    tell_sender(rt, form, reply)
 
 
 def _ref_of(rt: Runtime, form: Submitted) -> str:
@@ -423,7 +409,7 @@ def _reject_submitted(rt: Runtime, form: Submitted) -> None:
     version = form.metadata.get("version")
     reply = _decided(rt, form.place, _ref_of(rt, form), False, values.get(render.RejectIds.REASON), False,
                      version if isinstance(version, int) else None, None)
-    _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, reply)
+    tell_sender(rt, form, reply)
 
 
 def _press_start(rt: Runtime, press: Press) -> dict[str, Any]:
@@ -459,3 +445,17 @@ FORMS = [
     Form(render.RejectIds.CALLBACK, _reject_submitted),
 ]
 CARDS = [CardKind("change", show_card)]
+
+
+def link_job(rt: Runtime, args: dict[str, Any]) -> None:
+    """The link to the message a request was filed from, kept and shown on its cards; without it if Slack says no."""
+    try:
+        permalink = rt.client.chat_getPermalink(channel=args["channel_id"], message_ts=args["ts"]).get("permalink")
+    except (SlackApiError, SlackClientError):
+        return  # the request matters more than the link to it
+    with rt.db.transaction() as session:
+        if changes.keep_permalink(session, args["change_id"], permalink):
+            cards.refresh(rt, session, "change", args["change_id"])
+
+
+JOBS = {"change.link": link_job}

@@ -23,7 +23,7 @@ from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form, tell_sender
 from handlers.slash import register_command
 
 _REF_USAGE = "F-<n>"
@@ -128,7 +128,7 @@ def _log_submitted(rt: Runtime, form: Submitted) -> None:
     feedback.check_from(form.place, draft.from_user, rt.members.includes)
     stored = store(rt, form.place, draft, source="form")
     assert stored is not None
-    _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, render.logged_reply(*stored))
+    tell_sender(rt, form, render.logged_reply(*stored))
 
 
 def log_mentioned(rt: Runtime, actor: Actor, event: dict[str, Any], text: str) -> feedback.FeedbackEntry | None:
@@ -241,14 +241,7 @@ def _resolve_submitted(rt: Runtime, form: Submitted) -> None:
     with rt.db.read() as session:
         follow_up_id = followups.of_place(session, form.place, claim).id
     reply = resolved(rt, form.place, follow_up_id, note)
-    _tell(rt, form.metadata.get("channel_id"), form.actor.user_id, reply)
-
-
-def _tell(rt: Runtime, channel_id: Any, user_id: str, payload: dict[str, Any]) -> None:
-    """Only this person sees it, in the channel a form was opened from (after the form has closed)."""
-    if isinstance(channel_id, str) and channel_id:
-        rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=user_id,
-                        **{k: v for k, v in payload.items() if k != "response_type"})
+    tell_sender(rt, form, reply)
 
 
 def show_card(session: Session, follow_up_id: int, audience: str) -> Shown | None:

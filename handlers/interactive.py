@@ -83,6 +83,14 @@ def open_form(rt: Runtime, trigger_id: str | None, view: dict[str, Any], respons
     rt.outbox.later(open_it)
 
 
+def tell_sender(rt: Runtime, form: Submitted, payload: dict[str, Any]) -> None:
+    """What only the person who sent a form sees, in the channel it was opened from, once the form has closed."""
+    channel_id = form.metadata.get("channel_id")
+    if isinstance(channel_id, str) and channel_id:
+        rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=form.actor.user_id,
+                        **{k: v for k, v in payload.items() if k != "response_type"})
+
+
 def register_actions(app: App, rt: Runtime, actions: Sequence[Action]) -> None:
     for action in actions:
         app.action(action.action_id)(_on_press(rt, action))

@@ -18,7 +18,7 @@ from bot.services import dates, milestones
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target
+from handlers.interactive import Action, Form, Press, Submitted, Target, tell_sender
 from handlers.slash import register_command
 
 MILESTONE = CommandSpec(
@@ -68,8 +68,7 @@ def _submitted(rt: Runtime, form: Submitted) -> None:
     # Only the person who added it is told: that it is after the project's due date, or (an internal
     # milestone added from the client's channel) that it was added.
     reply = render.added_reply(card, dates.local_day(now, place.timezone), card_follows=posts)
-    rt.outbox.later(rt.client.chat_postEphemeral, channel=form.metadata.get("channel_id"),
-                    user=place.actor.user_id, **reply)
+    tell_sender(rt, form, reply)
 
 
 def _hidden_here(visibility: str, audience: str) -> bool:

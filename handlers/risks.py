@@ -23,7 +23,7 @@ from bot.services import changes, dates, people, risks
 from bot.services.places import Place
 from handlers import changes as change_handlers
 from handlers.context import place_for
-from handlers.interactive import Form, Submitted, open_form
+from handlers.interactive import Form, Submitted, open_form, tell_sender
 from handlers.slash import register_command
 
 _REF_USAGE = "R-<n>"
@@ -142,19 +142,12 @@ def _add_submitted(rt: Runtime, form: Submitted) -> None:
     external = _owner_is_external(rt, place, owner)
     with rt.db.transaction() as session:
         card = risks.add(session, place, draft, now, owner_is_external=external)
-    _tell(rt, place, form.metadata.get("channel_id"), render.added_reply(card))
+    if not place.is_client_channel:  # a risk is never told in the client's channel, even to one person
+        tell_sender(rt, form, render.added_reply(card))
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _tell(rt: Runtime, place: Place, channel_id: Any, payload: dict[str, Any]) -> None:
-    """Only this person sees it, in the channel the form was opened from (one the place check let through: never
-    the client's)."""
-    if isinstance(channel_id, str) and channel_id and not place.is_client_channel:
-        rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=place.actor.user_id,
-                        **{k: v for k, v in payload.items() if k != "response_type"})
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from bot.services.places import Place
 from handlers import cards
 from handlers.cards import CardKind, Shown
 from handlers.context import place_for
-from handlers.interactive import Action, Form, Press, Submitted, Target, open_form
+from handlers.interactive import Action, Form, Press, Submitted, Target, open_form, tell_sender
 
 COMMANDS: list[Any] = []  # `/project survey` is a subcommand of /project (handlers.projects)
 
@@ -94,10 +94,8 @@ def _comment_submitted(rt: Runtime, form: Submitted) -> None:
         alerted_id = surveys.comment(session, form.place, form.metadata.get("survey"), typed, rt.clock.now())
         if alerted_id is not None:  # a low score's alert shows the comment too
             cards.refresh(rt, session, "followup", alerted_id)
-    channel_id = form.metadata.get("channel_id")
-    if typed and isinstance(channel_id, str) and channel_id:
-        rt.outbox.later(rt.client.chat_postEphemeral, channel=channel_id, user=form.actor.user_id,
-                        **{k: v for k, v in render.commented().items() if k != "response_type"})
+    if typed:
+        tell_sender(rt, form, render.commented())
 
 
 def show_card(session: Session, survey_id: int, audience: str) -> Shown | None:

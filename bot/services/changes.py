@@ -274,6 +274,16 @@ def file(session: Session, place: Place, draft: ChangeDraft, now: datetime, *, s
     return _card(session, _get(session, change_id))
 
 
+def keep_permalink(session: Session, change_id: int, permalink: str | None) -> bool:
+    """The link to the message it was filed from, once; whether it was kept."""
+    if not permalink:
+        return False
+    kept = session.execute(update(ChangeRequest).where(ChangeRequest.id == change_id,
+                                                       ChangeRequest.permalink.is_(None))
+                           .values(permalink=permalink))
+    return bool(kept.rowcount)
+
+
 def _by_source(session: Session, project_id: int, source_key: str) -> int | None:
     return session.scalar(select(ChangeRequest.id).where(ChangeRequest.project_id == project_id,
                                                          ChangeRequest.source_key == source_key))
@@ -404,6 +414,13 @@ def _check_assessment(session: Session, place: Place, assessment: Assessment) ->
     done = [i for i in assessment.milestone_ids if found[i] is not None]
     if done:
         raise BadInput(f"Milestone #{done[0]} is already done, so a change can't move it.", "milestones")
+
+
+def open_milestones(session: Session, place: Place) -> list[MilestoneRef]:
+    """The project's milestones not done yet: those an assessment may move."""
+    return [MilestoneRef(m.id, m.name, m.due_date, m.visibility) for m in session.scalars(
+        select(Milestone).where(Milestone.project_id == place.project_id, Milestone.done_at.is_(None))
+        .order_by(Milestone.due_date, Milestone.id))]
 
 
 def decide(session: Session, place: Place, ref: str, approve: bool, now: datetime, *, reason: str | None = None,
