@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import INTERNAL_ROLES, Actor
 from bot.errors import NotAllowed, NotFound
-from bot.services.projects import ProjectCard, resolve, shown
+from bot.services.projects import ProjectCard, not_linked, resolve, shown, shown_here
 
 # Asks Slack whether a person is in any of these channels: (channel ids, user id) -> bool.
 InChannels = Callable[[Sequence[str], str], bool]
@@ -43,8 +43,12 @@ def place_of(session: Session, actor: Actor, channel_id: str | None, key: str | 
              asserted: bool = True) -> Place:
     """`asserted`: Slack itself says the request comes from `channel_id` (a command, a mention, a button in a
     message there); a form's channel is only what was put in it, so its submitter's membership is checked."""
-    project_id = resolve(session, actor, channel_id, key)
-    project = shown(session, project_id)
+    if key or not channel_id:
+        project = shown(session, resolve(session, actor, channel_id, key))
+    else:
+        project = shown_here(session, actor.team_id, channel_id)
+        if project is None:
+            raise not_linked(actor)
     if project is None:
         raise NotFound("That project no longer exists.")
     binding = next((c for c in project.channels if channel_id and c.channel_id == channel_id), None)

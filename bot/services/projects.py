@@ -9,7 +9,7 @@ from typing import Any
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -369,13 +369,17 @@ def resolve(session: Session, actor: Actor, channel_id: str | None, key: str | N
             raise NotFound(f"There is no project `{key}`. `/project list` shows the projects you can see.")
         return project_id
     if bound is None:
-        if actor.is_client:
-            raise NotFound("This channel isn't linked to a project yet. Ask the agency team to link it to yours.")
-        raise NotFound(
-            "This channel isn't linked to a project. Name one with `project=<key>`, link this channel with "
-            "`/project link <key>`, or start a project here with `/project create <name>`."
-        )
+        raise not_linked(actor)
     return bound
+
+
+def not_linked(actor: Actor) -> NotFound:
+    if actor.is_client:
+        return NotFound("This channel isn't linked to a project yet. Ask the agency team to link it to yours.")
+    return NotFound(
+        "This channel isn't linked to a project. Name one with `project=<key>`, link this channel with "
+        "`/project link <key>`, or start a project here with `/project create <name>`."
+    )
 
 
 def binding_of(session: Session, team_id: str, channel_id: str) -> Binding | None:
@@ -423,22 +427,48 @@ def card_of(project: Project) -> ProjectCard:
     )
 
 
+# Every request's rights check reads these, so they are built once (with bound parameters) rather than per call.
+_CHANNEL = (ProjectChannel.channel_id, ProjectChannel.name, ProjectChannel.audience, ProjectChannel.is_archived)
+_CHANNELS = select(*_CHANNEL).where(ProjectChannel.project_id == bindparam("project_id")).order_by(ProjectChannel.id)
+_CHANNELS_HERE = (
+    select(ProjectChannel.project_id, *_CHANNEL)
+    .where(ProjectChannel.project_id == select(ProjectChannel.project_id).where(
+        ProjectChannel.team_id == bindparam("team_id"), ProjectChannel.channel_id == bindparam("channel_id"))
+        .scalar_subquery())
+    .order_by(ProjectChannel.id)
+)
+_WITH_PEOPLE = (
+    select(Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone, Project.created_by,
+           Project.budget_cents, Project.budget_currency, Member.user_id, Member.role)
+    .outerjoin(Member, Member.project_id == Project.id)
+    .where(Project.id == bindparam("project_id")).order_by(Member.id)
+)
+
+
 def shown(session: Session, project_id: int) -> ProjectCard | None:
-    """The project as its cards (and every rights check) read it now, in three plain queries; None when gone."""
-    row = session.execute(select(Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone,
-                                 Project.created_by, Project.budget_cents, Project.budget_currency)
-                          .where(Project.id == project_id)).first()
-    if row is None:
+    """The project as its cards (and every rights check) read it now, in two plain queries; None when gone."""
+    channels = session.execute(_CHANNELS, {"project_id": project_id}).all()
+    return _with_people(session, project_id, channels)
+
+
+def shown_here(session: Session, team_id: str, channel_id: str) -> ProjectCard | None:
+    """The project this channel is linked to, read as `shown` does, in two plain queries; None if none is."""
+    rows = session.execute(_CHANNELS_HERE, {"team_id": team_id, "channel_id": channel_id}).all()
+    if not rows:
         return None
-    channels = session.execute(select(ProjectChannel.channel_id, ProjectChannel.name, ProjectChannel.audience,
-                                      ProjectChannel.is_archived)
-                               .where(ProjectChannel.project_id == project_id).order_by(ProjectChannel.id))
-    members = session.execute(select(Member.user_id, Member.role).where(Member.project_id == project_id)
-                              .order_by(Member.id))
+    return _with_people(session, rows[0].project_id, [tuple(r)[1:] for r in rows])
+
+
+def _with_people(session: Session, project_id: int, channels: Sequence[Any]) -> ProjectCard | None:
+    """The project's own row, its people beside it (one row per member; one row with none when it has none)."""
+    rows = session.execute(_WITH_PEOPLE, {"project_id": project_id}).all()
+    if not rows:
+        return None
+    row = rows[0]
     return ProjectCard(key=row.key, name=row.name, client=row.client_name, due=row.due_date, timezone=row.timezone,
                        created_by=row.created_by, channels=tuple(ChannelCard(*c) for c in channels),
-                       members=tuple(MemberCard(*m) for m in members), id=project_id,
-                       budget_cents=row.budget_cents, budget_currency=row.budget_currency)
+                       members=tuple(MemberCard(r.user_id, r.role) for r in rows if r.user_id is not None),
+                       id=project_id, budget_cents=row.budget_cents, budget_currency=row.budget_currency)
 
 
 def _load(session: Session, project_id: int) -> Project:
