@@ -11,6 +11,9 @@ from bot.actors import Actor
 from storage.models import AuditEntry
 
 
+_INSERT = insert(AuditEntry.__table__)  # built once, Core (no ORM bulk machinery): every change writes one
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -21,7 +24,7 @@ def record(
     **detail: Any,
 ) -> None:
     # A plain insert, written at once: the audit row goes out with the change it records, in its transaction.
-    session.execute(insert(AuditEntry), dict(
+    session.execute(_INSERT, dict(
         team_id=actor.team_id, project_id=project_id, actor_id=actor.user_id, action=action, target=target[:120],
         detail=detail, at=now,
     ))

@@ -58,6 +58,9 @@ class UpdateCard:
         return self.hidden_by is not None
 
 
+_INSERT = insert(Update.__table__).returning(Update.__table__.c.id)  # built once, Core: the hot path of every /update
+
+
 def draft_update(text: str, *, status: str | None, progress: str | None, share: str | None) -> UpdateDraft:
     """Check what was typed before anything is stored."""
     text = (text or "").strip()
@@ -111,7 +114,7 @@ def log_update(
         channel_id=channel_id, permalink=permalink, created_at=now,
     )
     if source_key is None:
-        new_id = session.scalar(insert(Update).returning(Update.id), values)
+        new_id = session.scalar(_INSERT, values)
     else:
         new_id = queries.insert_or_ignore(session, Update, values, returning=Update.id)
         if new_id is None:
