@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot import slack
@@ -42,14 +42,18 @@ LEASE = timedelta(minutes=2)
 THREADS = {"sqlite": 1}
 THREADS_DEFAULT = 4
 MAX_ATTEMPTS = 3  # a job whose runner died this many times is given up, and the person told
-# PostgreSQL: a job's transaction NOTIFYs this channel (delivered when it commits) and every runner LISTENs on
-# it, so a job queued by a web worker starts at once in the scheduler process, not at that runner's next poll.
+# PostgreSQL: inserting a job NOTIFYs this channel (a trigger, delivered when its transaction commits) and every
+# runner LISTENs on it, so a job queued by a web worker starts at once in the scheduler process, not at that
+# runner's next poll.
 CHANNEL = "liaison_jobs"
 
 
 def _now() -> datetime:
     # Leases are about real time, whatever clock the domain runs on (tests and the console set theirs).
     return datetime.now(timezone.utc)
+
+
+_INSERT = insert(Job.__table__)  # built once, Core (no ORM bulk machinery): most acks queue a job
 
 
 class JobQueue:
@@ -73,9 +77,7 @@ class JobQueue:
         self.wake.set()
 
     def _store(self, session: Session, row: dict[str, Any]) -> None:
-        session.execute(insert(Job), row)
-        if self.db.backend == "postgresql":
-            session.execute(text(f"NOTIFY {CHANNEL}"))  # sent at commit; several in one transaction are one
+        session.execute(_INSERT, row)  # on PostgreSQL its trigger NOTIFYs the runners at commit (migration 0011)
 
     def waiting(self) -> int:
         with self.db.read() as session:

@@ -48,7 +48,11 @@ class Database:
         self.engine = engine or make_engine(url)
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL's read committed gives each statement its own snapshot, inside a transaction or not: a unit of
+        # work that only reads needs no BEGIN and COMMIT round trips. SQLite's reads share one snapshot in BEGIN.
+        reads = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.backend == "postgresql" \
+            else self.engine
+        self._reader = sessionmaker(reads, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
