@@ -31,6 +31,15 @@ def upsert(session: Session, model: type[Base], values: dict[str, Any], keys: li
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
+def project_key_of(session: Session, model: Any, record_id: int | None, team_id: str) -> str | None:
+    """The key of the project a record (of any model with `project_id`) belongs to, if that project is of this
+    workspace; None for no id, no such record, or another workspace's (a button's value is only a claim)."""
+    if record_id is None:
+        return None
+    return session.scalar(select(Project.key).join(model, model.project_id == Project.id)
+                          .where(model.id == record_id, Project.team_id == team_id))
+
+
 def person(session: Session, team_id: str, user_id: str) -> Person | None:
     return session.scalar(select(Person).where(Person.team_id == team_id, Person.user_id == user_id))
 

@@ -314,14 +314,12 @@ def target(session: Session, value: str, team_id: str) -> tuple[str, int, int | 
     """The change request a button names (`<id>` or `<id>:<version>`), its project's key and the version the card
     showed, if it is one of this workspace's; else NotFound."""
     head, _, version = (value or "").partition(":")
-    number = whole_number(head, 1, ID_MAX) if is_number(head) else None
-    shown_version = whole_number(version, 0, ID_MAX) if is_number(version) else None
-    found = None if number is None or (version and shown_version is None) else session.execute(
-        select(Project.key, ChangeRequest.id).join(Project, Project.id == ChangeRequest.project_id)
-        .where(ChangeRequest.id == number, Project.team_id == team_id)).first()
-    if found is None:
+    number, shown_version = whole_number(head, 1, ID_MAX), whole_number(version, 0, ID_MAX)
+    key = None if version and shown_version is None else queries.project_key_of(session, ChangeRequest, number,
+                                                                                   team_id)
+    if key is None or number is None:
         raise NotFound("That button names a change request I can't find, so nothing was changed.")
-    return found[0], found[1], shown_version
+    return key, number, shown_version
 
 
 def ref_of(session: Session, place: Place, change_id: Any) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, Actor, require_role
-from bot.commands import ID_MAX, has_visible, is_number, whole_number
+from bot.commands import ID_MAX, has_visible, whole_number
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.markup import slack_length
 from bot.services import audit
@@ -148,13 +148,11 @@ def find(session: Session, place: Place, ref: str) -> FollowUp:
 def target(session: Session, value: str, team_id: str) -> tuple[str, int]:
     """The follow-up a button names (its id) and its project's key, if it is one of this workspace's; else
     NotFound."""
-    number = whole_number(value, 1, ID_MAX) if is_number(value) else None
-    found = None if number is None else session.execute(
-        select(Project.key, FollowUp.id).join(Project, Project.id == FollowUp.project_id)
-        .where(FollowUp.id == number, Project.team_id == team_id)).first()
-    if found is None:
+    number = whole_number(value, 1, ID_MAX)
+    key = queries.project_key_of(session, FollowUp, number, team_id)
+    if key is None or number is None:
         raise NotFound("That button names a follow-up I can't find, so nothing was changed.")
-    return found[0], found[1]
+    return key, number
 
 
 def of_place(session: Session, place: Place, follow_up_id: Any) -> FollowUp:

@@ -14,6 +14,7 @@ from bot.errors import BadInput, NotFound
 from bot.markup import slack_length
 from bot.services import audit
 from bot.services.places import Place
+from storage import queries
 from storage.models import Milestone, Project
 
 NAME_MAX = 200
@@ -129,13 +130,11 @@ def card(row: Milestone) -> MilestoneCard:
 
 def target(session: Session, value: str, team_id: str) -> tuple[str, int]:
     """The milestone a button names, and its project's key, if it is one of this workspace's; else NotFound."""
-    number = whole_number(value, 1, ID_MAX) if is_number(value) else None
-    found = None if number is None else session.execute(
-        select(Project.key, Milestone.id).join(Project, Project.id == Milestone.project_id)
-        .where(Milestone.id == number, Project.team_id == team_id)).first()
-    if found is None:
+    number = whole_number(value, 1, ID_MAX)
+    key = queries.project_key_of(session, Milestone, number, team_id)
+    if key is None or number is None:
         raise NotFound("That button names a milestone I can't find, so nothing was changed.")
-    return found[0], found[1]
+    return key, number
 
 
 def shown(session: Session, milestone_id: int) -> tuple[MilestoneCard, int, str, str] | None:

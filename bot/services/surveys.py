@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.actors import CLIENT_ROLES, INTERNAL_ROLES, require_role
-from bot.commands import ID_MAX, is_number, whole_number
+from bot.commands import ID_MAX, whole_number
 from bot.errors import BadInput, NotAllowed, NotFound
 from bot.markup import slack_length
 from bot.services import audit, followups
@@ -233,12 +233,11 @@ def target(session: Session, value: str, team_id: str) -> tuple[str, int, int]:
     """The survey a button names (`<survey id>:<score>`), its project's key and the score, if it is one of this
     workspace's surveys and the score is 1-5; else NotFound (a forged value changes nothing)."""
     head, sep, tail = (value or "").partition(":")
-    survey_id = whole_number(head, 1, ID_MAX) if is_number(head) else None
-    score = whole_number(tail, SCORES.start, SCORES.stop - 1) if sep and is_number(tail) else None
+    survey_id = whole_number(head, 1, ID_MAX)
+    score = whole_number(tail, SCORES.start, SCORES.stop - 1) if sep else None
     if survey_id is None or score is None:
         raise NotFound("That button names no survey and score I know, so nothing was stored.")
-    key = session.scalar(select(Project.key).join(Survey, Survey.project_id == Project.id)
-                         .where(Survey.id == survey_id, Project.team_id == team_id))
+    key = queries.project_key_of(session, Survey, survey_id, team_id)
     if key is None:
         raise NotFound("That button names a survey I can't find, so nothing was stored.")
     return key, survey_id, score
