@@ -29,6 +29,16 @@ def posts(fake, channel: str | None = None, timeout: float = 0) -> list[str]:
             if not c.failed and (channel is None or c.args.get("channel") == channel)]
 
 
+def said(reply) -> str:
+    """What the person reads of an answer (fallback text plus blocks; Slack shows `&lt;` as `<`)."""
+    import html
+    import json
+
+    data = reply.json
+    parts = [data.get("text", ""), *(json.dumps(b, ensure_ascii=False) for b in data.get("blocks", []))]
+    return html.unescape("\n".join(parts))
+
+
 def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100",
             event_id: str = "Ev0MENTION1", retry: int | None = None):
     """`@Liaison <text>` as Slack delivers it (a retry, with `retry`: the same event again)."""

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from bot import payloads
 from storage.models import AuditEntry, ChangeRequest, Milestone, Project, Workspace
 from tests.conftest import TEAM
-from tests.helpers import count
+from tests.helpers import count, mention, said
 
 TITLE = "Add a newsletter signup"
 
@@ -64,13 +64,6 @@ def due_dates(db) -> dict[int, Any]:
 
 
 # -- what the person is told -----------------------------------------------------------------------------------------
-def said(reply) -> str:
-    """The sentence as the person reads it (fallback text plus blocks; Slack shows `&lt;` as `<`)."""
-    data = reply.json
-    parts = [data.get("text", ""), *(json.dumps(b, ensure_ascii=False) for b in data.get("blocks", []))]
-    return html.unescape("\n".join(parts))
-
-
 def refused_command(reply, *says: str) -> str:
     assert reply.status == 200, reply
     assert reply.json.get("response_type") == "ephemeral", reply.body
@@ -751,10 +744,9 @@ def test_a_client_approver_typing_team_commands_is_refused(project, db, text, sa
 
 
 # -- @Liaison change: with nothing to file ---------------------------------------------------------------------------
-def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED", ts: str = "1764000000.000100"):
-    event = {"type": "app_mention", "user": user, "text": f"<@U0LIAISON> {text}", "channel": channel, "ts": ts}
-    reply = app.event(event)
-    assert reply.status == 200
+def told_after(app, text: str):
+    """`@Liaison <text>` by the client in the shared channel; what Slack was asked to show them alone."""
+    assert mention(app, text).status == 200
     [told] = app.fake.wait_for("chat.postEphemeral", timeout=10)
     return told
 
@@ -764,7 +756,7 @@ def mention(app, text: str, *, user: str = "U0CLIENT", channel: str = "C0SHARED"
     ("change: " + "z" * 3001, "The description is 3,001 characters long"),  # a long title is cut, not refused
 ])
 def test_filing_by_mention_with_a_bad_title_is_refused_to_the_person_alone(project, db, text, says):
-    told = mention(project, text)
+    told = told_after(project, text)
     assert (told.args["channel"], told.args["user"]) == ("C0SHARED", "U0CLIENT")
     assert says in html.unescape(json.dumps(told.args, ensure_ascii=False))
     assert count(db, ChangeRequest) == 0 and count(db, AuditEntry, AuditEntry.action.like("change.%")) == 0

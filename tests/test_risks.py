@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from bot.services import risks as service
 from storage.models import AuditEntry, ChangeRequest, Project, Risk
-from tests.helpers import count, mention
+from tests.helpers import count, mention, said
 
 REFUSAL = "Risks are the team's: use `/risk` in the project's internal channel."
 
@@ -26,13 +26,6 @@ REFUSAL = "Risks are the team's: use `/risk` in the project's internal channel."
 # -- helpers ---------------------------------------------------------------------------------------------------------
 def risk(app, text: str, *, user: str = "U0LEAD", channel: str = "C0INTERNAL", answer: bool = True):
     return app.command(text, name="/risk", user=user, channel=channel, answer=answer)
-
-
-def said(reply) -> str:
-    """What the person reads (fallback text plus blocks; Slack shows `&lt;` as `<`)."""
-    data = reply.json
-    parts = [data.get("text", ""), *(json.dumps(b, ensure_ascii=False) for b in data.get("blocks", []))]
-    return html.unescape("\n".join(parts))
 
 
 def ok(reply, *says: str) -> str:
