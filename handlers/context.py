@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 
 from bot import slack
 from bot.actors import Actor
@@ -44,21 +45,24 @@ def workspace_of(context: BoltContext) -> str | None:
     return (result.team_id if result else None) or context.team_id
 
 
+def person(rt: Runtime, team_id: str, user_id: str, client: WebClient | None = None) -> Actor:
+    """Someone as remembered, or else as Slack says (asked with `client`, the quick one by default, and then
+    remembered); with no role. Raises NotFound or SlackTrouble when Slack can't say."""
+    now = rt.clock.now()
+    with rt.db.read() as session:
+        actor = people.known(session, team_id, user_id, now)
+    if actor is None:
+        facts = slack.person_facts(client or rt.quick, user_id)
+        with rt.db.transaction() as session:
+            actor = people.remember(session, team_id, facts, now)
+    return actor
+
+
 def register(app: App, rt: Runtime) -> None:
     seen = _People()
 
     def identify_person(team_id: str, user_id: str) -> Actor:
-        actor = seen.get(team_id, user_id)
-        if actor is not None:
-            return actor
-        now = rt.clock.now()
-        with rt.db.read() as session:
-            actor = people.known(session, team_id, user_id, now)
-        if actor is None:
-            facts = slack.person_facts(rt.quick, user_id)
-            with rt.db.transaction() as session:
-                actor = people.remember(session, team_id, facts, now)
-        return seen.put(actor)
+        return seen.get(team_id, user_id) or seen.put(person(rt, team_id, user_id))
 
     @app.middleware
     def identify(context: BoltContext, next: Callable[[], Any]) -> Any:

@@ -19,14 +19,14 @@ from bot.render import projects as render
 from bot.render.errors import with_post_problem
 from bot.runtime import Runtime
 from bot.services import cards as card_store
-from bot.services import changes, dates, people, projects, schedule
+from bot.services import changes, dates, projects, schedule
 from bot.services.overview import overview
 from bot.render.overview import overview_blocks
 from bot.services.digests import compose
 from bot.render import digests as render_digests
 from handlers import cards, surveys
 from handlers.cards import CardKind, Shown
-from handlers.context import place_for
+from handlers.context import person, place_for
 from handlers.interactive import Form, Submitted
 from handlers.slash import register_command
 
@@ -222,12 +222,9 @@ def _role(rt: Runtime, parsed: Parsed, actor: Actor, body: dict[str, Any]) -> di
 def role_job(rt: Runtime, args: dict[str, Any]) -> dict[str, Any]:
     actor, target, role = Actor(**args["actor"]), args["target"], args["role"]
     now = rt.clock.now()
-    with rt.db.read() as session:
-        known = people.known(session, actor.team_id, target, now)
-    facts = None if known else slack.person_facts(rt.client, target)
+    target_actor = person(rt, actor.team_id, target, rt.client)
     place = place_for(rt, actor, args["channel_id"], args["project"])
     with rt.db.transaction() as session:
-        target_actor = known or people.remember(session, actor.team_id, facts, now)  # type: ignore[arg-type]
         card = projects.set_role(session, place, target, target_actor.is_external, role, now,
                                  request=args.get("request"))
         cards.refresh(rt, session, "project", place.project_id)

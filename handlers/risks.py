@@ -12,17 +12,16 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import slack
 from bot.actors import Actor
 from bot.commands import CommandSpec, Parsed, Sub, check_typed, has_visible, user_id_of, person_option
 from bot.errors import BadInput, NotFound, SlackTrouble
 from bot.render import risks as render
 from bot.render.forms import read_form
 from bot.runtime import Runtime
-from bot.services import changes, dates, people, risks
+from bot.services import changes, dates, risks
 from bot.services.places import Place
 from handlers import changes as change_handlers
-from handlers.context import place_for
+from handlers.context import person, place_for
 from handlers.interactive import Form, Submitted, open_form, tell_sender
 from handlers.slash import register_command
 
@@ -87,17 +86,10 @@ def _owner_is_external(rt: Runtime, place: Place, owner: str | None) -> bool:
     """Whether Slack says the owner is of another organisation (asked only for someone never seen)."""
     if owner is None:
         return False
-    now = rt.clock.now()
-    with rt.db.read() as session:
-        known = people.known(session, place.actor.team_id, owner, now)
-    if known is not None:
-        return known.is_external
     try:
-        facts = slack.person_facts(rt.quick, owner)
+        return person(rt, place.actor.team_id, owner).is_external
     except (NotFound, SlackTrouble) as e:
         raise BadInput(e.message, "owner") from e
-    with rt.db.transaction() as session:
-        return people.remember(session, place.actor.team_id, facts, now).is_external
 
 
 # -- add -------------------------------------------------------------------------------------------------------------
