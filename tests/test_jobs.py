@@ -55,6 +55,45 @@ def test_runners_sharing_the_database_do_each_job_once(app, db):
     assert {(j.state, j.attempts) for j in jobs(db)} == {("done", 1)}
 
 
+def test_running_runners_working_through_a_queue_do_each_job_once(app, db):
+    """Running runners take each next job as they finish the one before: still each job once, none left."""
+    app.jobs.stop()
+    runners: list[JobRunner] = []
+    try:
+        for i in range(30):
+            app.rt.jobs.enqueue("slack.post", {"channel_id": "C0INTERNAL", "payload": {"text": f"post {i}"}})
+        runners = [JobRunner(app.rt, job_kinds()).start() for _ in range(3)]
+        app.fake.wait_for("chat.postMessage", count=30, timeout=10)
+        for runner in runners:
+            runner.drain()
+    finally:
+        for runner in runners:
+            runner.stop()
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
+    assert sorted(texts(app.fake)) == sorted(f"post {i}" for i in range(30))
+    assert {(j.state, j.attempts) for j in jobs(db)} == {("done", 1)}
+
+
+def test_on_sqlite_a_runner_with_nothing_to_do_leaves_the_write_lock_to_the_acks(app, db):
+    """SQLite lets one transaction write at a time: a runner looking for work must not queue for that lock (nor
+    take it) when there is nothing to do, or every ack that writes would wait behind its polls."""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    app.jobs.stop()
+    looked: list[bool] = []
+    done = threading.Event()
+    try:
+        with db.transaction() as session:
+            session.execute(select(1))  # an ack's write under way: it holds the write lock until it commits
+            runner = JobRunner(app.rt, job_kinds())
+            threading.Thread(target=lambda: (looked.append(runner.run_one()), done.set())).start()
+            assert done.wait(5), "the idle runner waited for the write lock"
+    finally:
+        done.wait(40)
+        app.jobs = JobRunner(app.rt, job_kinds()).start()
+    assert looked == [False]
+
+
 def test_a_job_whose_runner_died_is_done_by_another_once_its_lease_ends(app, db):
     app.jobs.stop()
     try:
