@@ -7,7 +7,7 @@ from datetime import datetime
 
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.commands import ID_MAX, has_visible, is_number, whole_number, yes_no
@@ -221,11 +221,16 @@ def _find(session: Session, place: Place, update_id: int) -> Update:
 def card_of(session: Session, update_id: int) -> tuple[UpdateCard, int, str] | None:
     """The update as its cards should show it now (hidden or deleted included), with its project's id and
     timezone; None when it is gone."""
-    row = session.get(Update, update_id)
-    if row is None:
+    found = session.execute(_WITH_PROJECT, {"update_id": update_id}).first()
+    if found is None:
         return None
-    project = session.get_one(Project, row.project_id)
+    row, project = found
     return _card(row, project), project.id, project.timezone
+
+
+# Every card shown reads this (posted, refreshed, checked again), so it is built once: one query, not two.
+_WITH_PROJECT = select(Update, Project).join(Project, Project.id == Update.project_id) \
+    .where(Update.id == bindparam("update_id"))
 
 
 def _card(row: Update, project: Place | Project) -> UpdateCard:
