@@ -427,21 +427,22 @@ def card_of(project: Project) -> ProjectCard:
     )
 
 
-# Every request's rights check reads these, so they are built once (with bound parameters) rather than per call.
-_CHANNEL = (ProjectChannel.channel_id, ProjectChannel.name, ProjectChannel.audience, ProjectChannel.is_archived)
-_CHANNELS = select(*_CHANNEL).where(ProjectChannel.project_id == bindparam("project_id")).order_by(ProjectChannel.id)
+# Every request's rights check reads these, so they are built once (with bound parameters) rather than per call,
+# and from the tables' columns: plain Core statements, which a session runs without the ORM's per-statement work.
+_CH, _PR, _ME = ProjectChannel.__table__.c, Project.__table__.c, Member.__table__.c
+_CHANNEL = (_CH.channel_id, _CH.name, _CH.audience, _CH.is_archived)
+_CHANNELS = select(*_CHANNEL).where(_CH.project_id == bindparam("project_id")).order_by(_CH.id)
 _CHANNELS_HERE = (
-    select(ProjectChannel.project_id, *_CHANNEL)
-    .where(ProjectChannel.project_id == select(ProjectChannel.project_id).where(
-        ProjectChannel.team_id == bindparam("team_id"), ProjectChannel.channel_id == bindparam("channel_id"))
-        .scalar_subquery())
-    .order_by(ProjectChannel.id)
+    select(_CH.project_id, *_CHANNEL)
+    .where(_CH.project_id == select(_CH.project_id).where(
+        _CH.team_id == bindparam("team_id"), _CH.channel_id == bindparam("channel_id")).scalar_subquery())
+    .order_by(_CH.id)
 )
 _WITH_PEOPLE = (
-    select(Project.key, Project.name, Project.client_name, Project.due_date, Project.timezone, Project.created_by,
-           Project.budget_cents, Project.budget_currency, Member.user_id, Member.role)
-    .outerjoin(Member, Member.project_id == Project.id)
-    .where(Project.id == bindparam("project_id")).order_by(Member.id)
+    select(_PR.key, _PR.name, _PR.client_name, _PR.due_date, _PR.timezone, _PR.created_by, _PR.budget_cents,
+           _PR.budget_currency, _ME.user_id, _ME.role)
+    .outerjoin(Member.__table__, _ME.project_id == _PR.id)
+    .where(_PR.id == bindparam("project_id")).order_by(_ME.id)
 )
 
 
