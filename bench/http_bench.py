@@ -104,6 +104,22 @@ class Row:
 
 
 # -- servers ---------------------------------------------------------------------------------------------------------
+def job_runners(server_pid: int) -> list[int]:
+    """The pids of the scheduler processes `liaison serve` (pid `server_pid`) started: they run the jobs."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if parent == server_pid and b"scheduler" in argv:
+            found.append(int(pid))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -368,6 +384,38 @@ class Backlog:
         with self.db.transaction() as session:
             return session.execute(delete(Job).where(Job.state == "queued", Job.attempts == 0)).rowcount or 0
 
+    def pause(self, pids: list[int]) -> None:
+        """Stop the job runners (SIGSTOP) at a moment none is inside an SQLite transaction: one stopped while
+        writing would make every ack wait for it, one stopped while reading would keep the WAL from being reset."""
+        for _ in range(200):
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+            if self.db.backend != "sqlite" or not self._in_transaction(pids):
+                return
+            self.resume(pids)
+            time.sleep(0.01)
+        raise SystemExit("could not pause the job runners outside a transaction")
+
+    @staticmethod
+    def resume(pids: list[int]) -> None:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+    def _in_transaction(self, pids: list[int]) -> bool:
+        """Whether one of `pids` holds one of SQLite's WAL locks (bytes 120-127 of the -shm file: the write,
+        checkpoint and recovery locks and the read marks), as Linux lists them in /proc/locks."""
+        inode = os.stat(f"{self.db.engine.url.database}-shm").st_ino
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()
+                if fields[1] == "->":  # a lock waiting for this one: the same columns, shifted
+                    fields = fields[1:]
+                pid, where, start = int(fields[4]), fields[5], fields[6]
+                if pid in pids and int(where.rsplit(":", 1)[1]) == inode and start.isdigit() \
+                        and 120 <= int(start) <= 127:
+                    return True
+        return False
+
     def wait_empty(self, timeout: float) -> bool:
         """Until no job is queued or running (a claimed job stays `queued` until it is done)."""
         deadline = time.monotonic() + timeout
@@ -515,18 +563,22 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: RemoteSlack) -> 
             for conc in args.concurrency:
                 for command in args.commands:
                     capacity = 0.0
-                    if "burst" in args.modes or "stream" in args.modes:
+                    if {"burst", "stream", "paused"} & set(args.modes):
                         row = measured(partial(run_burst, backend, command, conc, args, cmds, arrivals, app_port,
                                                floor_port, watch))
                         capacity = row.rate if args.rate_basis == "ack" else min(row.rate, row.done_rate or row.rate)
                         if "burst" in args.modes:
                             rows.append(row)
+                    rate = args.load * capacity
                     if "stream" in args.modes:
-                        rate = args.load * capacity
                         for hogs in (0, args.hogs) if args.hogs else (0,):
                             rows.append(measured(partial(
                                 run_stream, backend, command, conc, rate, args, cmds, arrivals, app_port, floor_port,
                                 watch, backlog, hogs=hogs)))
+                    if "paused" in args.modes:
+                        rows.append(measured(partial(
+                            run_stream, backend, command, conc, rate, args, cmds, arrivals, app_port, floor_port,
+                            watch, backlog, hogs=0, paused=job_runners(processes[0].pid))))
         finally:
             for process in processes:
                 stop(process)
@@ -572,7 +624,9 @@ def run_burst(backend: str, command: str, conc: int, args: argparse.Namespace, c
 
 def run_stream(backend: str, command: str, conc: int, rate: float, args: argparse.Namespace, cmds: Commands,
                arrivals: Arrivals, app_port: int, floor_port: int, watch: CpuWatch, backlog: Backlog,
-               hogs: int) -> Row:
+               hogs: int, paused: list[int] | None = None) -> Row:
+    """`paused`: the job runners' pids, stopped while the app's stream is sent (its work after the ack waits
+    until the stream is over): what the acks cost without that work beside them, on the same load."""
     count = max(1, round(rate * args.duration))
     senders = max(conc, args.senders)
     reqs = cmds.make(command, count)
@@ -581,8 +635,16 @@ def run_stream(backend: str, command: str, conc: int, rate: float, args: argpars
     quiet(watch, args)
     watch.start()
     with Hogs(hogs, watch, apart=args.hogs_apart):
-        wall = stream(app_port, reqs, rate, senders)
-        if not arrivals.wait(reqs, args.answer_timeout):  # what hasn't come by now is counted missing
+        if paused:
+            backlog.pause(paused)
+        try:
+            wall = stream(app_port, reqs, rate, senders)
+        finally:
+            backlog.resume(paused or [])
+        if paused is not None:
+            if not arrivals.wait(reqs, args.drain):  # the work held back is done before the floor runs
+                notes.append(f"work held back not done {args.drain:.0f} s after the stream")
+        elif not arrivals.wait(reqs, args.answer_timeout):  # what hasn't come by now is counted missing
             dropped = backlog.drop_unclaimed()
             if dropped:
                 notes.append(f"{dropped} jobs still queued {args.answer_timeout:.0f} s after the last send, dropped")
@@ -593,12 +655,16 @@ def run_stream(backend: str, command: str, conc: int, rate: float, args: argpars
         other = watch.other()
     answer, card, done = settle(arrivals, reqs, args.answer_timeout)
     mode = f"stream+{hogs} hogs" if hogs else "stream"
+    if paused is not None:  # answers and cards waited for the runner on purpose: not measured
+        mode, answer, card, done = "stream, runner paused", (answer if command != "create" else None), None, 0.0
     row = Row(backend, command, mode, conc, count / wall, ack_stats(reqs), ack_stats(floor), answer, card,
               done_rate=done, late=sum(r.late > LATE for r in reqs), target_rate=rate, notes=notes, other_cpu=other)
     card_p99 = fmt(row.card.p99, timeout=args.answer_timeout) if row.card else "–"
+    answer_p99 = fmt(row.answer.p99, timeout=args.answer_timeout) if row.answer else "–"
     log(f"{backend} {command} {mode} c={conc} at {rate:.0f}/s: ack p99 {row.app.p99:.1f} ms, answer p99 "
-        f"{fmt(row.answer.p99, timeout=args.answer_timeout)} ms, card p99 {card_p99} ms, missing "
-        f"{row.answer.missing}/{row.card.missing if row.card else 0}; other CPU {row.other_cpu:.0f} %")
+        f"{answer_p99} ms, card p99 {card_p99} ms, missing "
+        f"{row.answer.missing if row.answer else 0}/{row.card.missing if row.card else 0}; "
+        f"other CPU {row.other_cpu:.0f} %")
     return row
 
 
@@ -635,7 +701,7 @@ def table(rows: list[Row], timeout: float) -> str:
         missing = "/".join(str(s.missing) for s in (r.app, r.answer, r.card) if s is not None)
         cmd = {"create": "/project create", "update": "/update", "status": "/project status"}[r.command]
         notes = f" ({'; '.join(r.notes)})" if r.notes else ""
-        done = f"{r.done_rate:.0f}" if r.command != "status" else "–"
+        done = f"{r.done_rate:.0f}" if r.command != "status" and r.card is not None else "–"
         late = str(r.late) if r.mode != "burst" else "–"
         lines.append(
             f"| {r.backend} | `{cmd}` | {r.mode} | {r.conc} | {rate} | {ms(r.app, 'p50')} | {ms(r.app, 'p99')} "
@@ -651,7 +717,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--commands", default="create,update", help="create, update, status (ack only)")
-    parser.add_argument("--modes", default="burst,stream", help="burst, stream (a stream measures a burst first)")
+    parser.add_argument("--modes", default="burst,stream",
+                        help="burst, stream (a stream measures a burst first), paused (the stream again with the "
+                             "app's job runner stopped while it is sent: the acks without the work after them)")
     parser.add_argument("--requests", type=int, default=400, help="requests per burst")
     parser.add_argument("--repeat", type=int, default=1, help="bursts per cell, app and floor interleaved")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each steady stream")
