@@ -19,9 +19,17 @@ COMPOSE_BATCH = 200
 
 def plan(session: Session, now: datetime, facts: Facts) -> list[Planned[None]]:
     planned: list[Planned[None]] = []
+    # A schedule's fire times in the look-back window, worked out once per schedule and zone (most projects share
+    # a few), not once per project: each project then takes those after its creation or its last schedule change.
+    fires: dict[tuple[str, str], list[datetime]] = {}
     for p in facts.projects:
-        start = max(p.created_at, p.schedule_set_at or p.created_at, now - LOOKBACK)
-        for fire in list(schedule.occurrences(p.digest_schedule, p.timezone, start, now)):
+        shared = (p.digest_schedule, p.timezone)
+        if shared not in fires:
+            fires[shared] = list(schedule.occurrences(p.digest_schedule, p.timezone, now - LOOKBACK, now))
+        start = max(p.created_at, p.schedule_set_at or p.created_at)
+        for fire in fires[shared]:
+            if fire <= start:
+                continue
             for channel_id, audience in facts.channels.get(p.id, ()):
                 planned.append(Planned(p.id, kind_of(audience), utc_minute(fire), channel_id, fire, audience, None))
     return planned

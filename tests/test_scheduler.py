@@ -53,6 +53,22 @@ def test_each_digest_goes_once_to_each_channel_and_the_client_one_is_client_safe
     assert {d.state for d in deliveries(db)} == {"sent"}
 
 
+def test_a_project_gets_the_digests_of_its_schedule_only_from_its_creation_on(project, db, clock):
+    """Two projects on the same schedule in the same zone: one created just after this Monday's 09:00 gets none for
+    it; the other gets its own. The next Monday both do."""
+    project.fake.world.add_channel(id="C0BETA", name="beta-internal", members=["U0LEAD", "U0TEAM"])
+    clock.set(MONDAY_9 - timedelta(seconds=20) + timedelta(minutes=1))  # 09:01:10, after the 09:00 occurrence
+    assert "Created" in project.command("create key=beta Beta Site", channel="C0BETA").text
+    project.jobs.drain()
+    project.fake.clear()
+    service.tick(project.rt)
+    assert digest_posts(project.fake, "C0INTERNAL") and not digest_posts(project.fake, "C0BETA")
+    clock.set(MONDAY_9 + timedelta(days=7))
+    project.fake.clear()
+    service.tick(project.rt)
+    assert digest_posts(project.fake, "C0INTERNAL") and digest_posts(project.fake, "C0BETA")
+
+
 def test_next_digest_shows_only_what_happened_since_and_a_quiet_week_says_so(project, db, clock):
     clock.set(MONDAY_9)
     service.tick(project.rt)
