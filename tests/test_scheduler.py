@@ -57,7 +57,7 @@ def test_a_project_gets_the_digests_of_its_schedule_only_from_its_creation_on(pr
     """Two projects on the same schedule in the same zone: one created just after this Monday's 09:00 gets none for
     it; the other gets its own. The next Monday both do."""
     project.fake.world.add_channel(id="C0BETA", name="beta-internal", members=["U0LEAD", "U0TEAM"])
-    clock.set(MONDAY_9 - timedelta(seconds=20) + timedelta(minutes=1))  # 09:01:10, after the 09:00 occurrence
+    clock.set(MONDAY_9 + timedelta(seconds=40))  # 09:01:10, after the 09:00 occurrence
     assert "Created" in project.command("create key=beta Beta Site", channel="C0BETA").text
     project.jobs.drain()
     project.fake.clear()

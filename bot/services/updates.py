@@ -218,6 +218,11 @@ def _find(session: Session, place: Place, update_id: int) -> Update:
     return row
 
 
+# Every card shown reads this (posted, refreshed, checked again), so it is built once: one query, not two.
+_WITH_PROJECT = select(Update, Project).join(Project, Project.id == Update.project_id) \
+    .where(Update.id == bindparam("update_id"))
+
+
 def card_of(session: Session, update_id: int) -> tuple[UpdateCard, int, str] | None:
     """The update as its cards should show it now (hidden or deleted included), with its project's id and
     timezone; None when it is gone."""
@@ -226,11 +231,6 @@ def card_of(session: Session, update_id: int) -> tuple[UpdateCard, int, str] | N
         return None
     row, project = found
     return _card(row, project), project.id, project.timezone
-
-
-# Every card shown reads this (posted, refreshed, checked again), so it is built once: one query, not two.
-_WITH_PROJECT = select(Update, Project).join(Project, Project.id == Update.project_id) \
-    .where(Update.id == bindparam("update_id"))
 
 
 def _card(row: Update, project: Place | Project) -> UpdateCard:
