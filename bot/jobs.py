@@ -94,11 +94,12 @@ def prune(db: Database, keep: timedelta = timedelta(days=7)) -> int:
 # The runner's statements, built once, Core (no ORM bookkeeping): on SQLite each write holds the one write lock that
 # the acks wait for, so it should hold it no longer than the statements take.
 _JOBS = Job.__table__
-_DUE = select(_JOBS.c.id).where(_JOBS.c.state == "queued", _JOBS.c.run_after <= bindparam("now")).limit(1)
+_IS_DUE = (_JOBS.c.state == "queued", _JOBS.c.run_after <= bindparam("now"))  # a claimed job waits for its lease
+_DUE = select(_JOBS.c.id).where(*_IS_DUE).limit(1)
 # Take the oldest queued job that is due, for a lease (skipping jobs other runners hold right now).
 _CLAIM = (
     update(_JOBS)
-    .where(_JOBS.c.id == select(_JOBS.c.id).where(_JOBS.c.state == "queued", _JOBS.c.run_after <= bindparam("now"))
+    .where(_JOBS.c.id == select(_JOBS.c.id).where(*_IS_DUE)
            .order_by(_JOBS.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
     .values(run_after=bindparam("until"), attempts=_JOBS.c.attempts + 1)
     .returning(_JOBS.c.id, _JOBS.c.kind, _JOBS.c.args, _JOBS.c.response_url, _JOBS.c.attempts)
