@@ -53,6 +53,7 @@ def run_once(settings: Settings, db: Database) -> object:
     runner.run_pending()
     report = service.tick(rt)
     runner.run_pending()  # what the tick queued (telling leads about channels it couldn't post to)
+    db.checkpoint()  # for web workers that leave SQLite's checkpoints to this process (storage.db.make_engine)
     return report
 
 

@@ -76,7 +76,8 @@ def _run(mode: str, args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
     from storage.migrate import upgrade_to_head
 
-    db = Database(settings.database_url)
+    # Socket mode answers people in the process whose scheduler checkpoints SQLite (storage.db.make_engine).
+    db = Database(settings.database_url, background_checkpoints=mode == "socket")
     upgrade_to_head(db.engine)
     if mode == "db":
         print(f"database is up to date ({db.engine.url.render_as_string(hide_password=True)})")

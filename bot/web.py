@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.app import build_app
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -45,7 +46,12 @@ def make_wsgi(rt: Runtime) -> Callable[..., Iterable[bytes]]:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int, scheduler: bool = True) -> None:
-    run_gunicorn(lambda: make_wsgi(build_runtime(settings)), host, port, workers, threads, scheduler)
+    def load() -> Callable[..., Iterable[bytes]]:
+        # The workers leave SQLite's checkpoints to the scheduler process (storage.db.make_engine).
+        db = Database(settings.database_url, background_checkpoints=True)
+        return make_wsgi(build_runtime(settings, db=db))
+
+    run_gunicorn(load, host, port, workers, threads, scheduler)
 
 
 def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: str, port: int, workers: int,

@@ -31,6 +31,7 @@ from storage.models import Member, Project
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30
+CHECKPOINT_SECONDS = 1  # SQLite: how often this process copies the write-ahead log back (storage.db.make_engine)
 
 
 @dataclass
@@ -172,9 +173,18 @@ def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
         except Exception:  # noqa: BLE001 - tried again in an hour
             log.exception("pruning finished jobs failed")
 
+    def safe_checkpoint() -> None:
+        try:
+            rt.db.checkpoint()
+        except Exception:  # noqa: BLE001 - tried again in a second; a writer checkpoints past the limit
+            log.exception("checkpointing the SQLite write-ahead log failed")
+
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(safe_tick, "interval", seconds=seconds, max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone(), id="liaison-tick")
     scheduler.add_job(safe_prune, "interval", hours=1, max_instances=1, coalesce=True, id="liaison-prune")
+    if rt.db.backend == "sqlite":
+        scheduler.add_job(safe_checkpoint, "interval", seconds=CHECKPOINT_SECONDS, max_instances=1, coalesce=True,
+                          id="liaison-checkpoint")
     scheduler.start()
     return scheduler

@@ -4,10 +4,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,7 @@ def free_port() -> int:
 
 
 served_pids: list[int] = []
+served_dbs: list[str] = []
 
 
 @pytest.fixture
@@ -31,13 +34,19 @@ def serve_pid(served) -> int:
     return served_pids[-1]
 
 
+@pytest.fixture
+def served_db(served) -> str:
+    return served_dbs[-1]
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     port = free_port()
     fake = FakeSlack().start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LIAISON_", "DATABASE_URL"))}
+    db_path = f"{tmp_path_factory.mktemp('serve')}/liaison.db"
     env.update(SLACK_BOT_TOKEN="xoxb-serve-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
-               DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('serve')}/liaison.db",
+               DATABASE_URL=f"sqlite:///{db_path}",
                LIAISON_ENV_FILE="/nonexistent/.env")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
@@ -58,6 +67,7 @@ def served(tmp_path_factory):
     else:
         pytest.fail("liaison serve did not answer /healthz within 30 s")
     served_pids.append(process.pid)
+    served_dbs.append(db_path)
     yield base, fake
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=15)
@@ -80,6 +90,35 @@ def test_signed_command_is_answered_and_posted(served):
         assert response.status == 200  # acked at once; the work and the answer follow
     assert "Served Project" in str(fake.wait_for("chat.postMessage")[0].args)
     assert "Created" in str(fake.wait_for("response_url")[0].args)
+
+
+def test_what_the_workers_write_reaches_the_database_file_within_seconds(served, served_db, tmp_path):
+    """The web workers leave copying SQLite's write-ahead log back into the database to the scheduler process,
+    which does it every second: the database file alone (what a plain file backup takes) soon holds a new project,
+    long before the log reaches the 1,000 pages after which SQLite would copy it back by itself."""
+    base, fake = served
+    body, ctype = payloads.command("/project", "create Checkpointed Project", user_id="U0LEAD",
+                                   channel_id="C0GENERAL", team_id="T0AGENCY",
+                                   response_url=fake.response_url("C0GENERAL", "U0LEAD"))
+    request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
+                                     headers={"content-type": ctype, **payloads.sign(SECRET, body)})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    copy = tmp_path / "copy.db"
+    names: list[str] = []
+    deadline = time.monotonic() + 15
+    while "Checkpointed Project" not in names and time.monotonic() < deadline:
+        time.sleep(0.2)
+        copy.write_bytes(Path(served_db).read_bytes())  # the database file only, without its -wal beside it
+        try:
+            with sqlite3.connect(copy) as conn:
+                names = [name for (name,) in conn.execute("SELECT name FROM projects")]
+        except sqlite3.DatabaseError:  # copied halfway through a checkpoint: look again
+            names = []
+        finally:
+            for leftover in (copy, tmp_path / "copy.db-wal", tmp_path / "copy.db-shm"):
+                leftover.unlink(missing_ok=True)
+    assert "Checkpointed Project" in names
 
 
 def test_unsigned_request_is_refused(served):
