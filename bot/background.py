@@ -2,7 +2,8 @@
 
 `liaison serve` starts one beside its web workers (and starts it again if it ends); it can also run alone, under
 systemd or a Procfile, on this machine or another sharing the database. It runs at normal priority: the work
-that answers people and posts digests must not wait on a CPU that is busy elsewhere.
+that answers people and posts digests must not wait on a CPU that is busy elsewhere. On SQLite it also makes the
+checkpoints of the write-ahead log that the web workers leave to it (storage.db.make_engine).
 """
 from __future__ import annotations
 

@@ -154,7 +154,8 @@ def _tell_leads(rt: Runtime, item: Planned[Any], text: str) -> None:
 
 
 def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
-    """APScheduler wakes the tick; one at a time per process, a missed wake-up is folded into the next."""
+    """APScheduler wakes the tick (one at a time per process, a missed wake-up is folded into the next), the pruning
+    of finished jobs and, on SQLite, the checkpoints that the web workers leave to this process."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line every 30 s; the tick logs its work
