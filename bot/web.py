@@ -69,10 +69,11 @@ def run_gunicorn(load_app: Callable[[], Callable[..., Iterable[bytes]]], host: s
             child = background.spawn()
             children[:] = [child]
             child.wait()  # gunicorn may reap it first; Popen then reports it ended all the same
-            if stopping.is_set():
+            # Wait before saying so and starting it again: a stop sent to the whole process group (Ctrl-C, systemd)
+            # ends the scheduler a moment before serve itself says it is stopping.
+            if stopping.wait(SCHEDULER_RESTART_DELAY):
                 return
             log.warning("the scheduler process ended (status %s); starting it again", child.returncode)
-            stopping.wait(SCHEDULER_RESTART_DELAY)
 
     def start_scheduler(_server: Any) -> None:
         threading.Thread(target=keep_scheduler_running, name="liaison-scheduler-keeper", daemon=True).start()
