@@ -184,8 +184,8 @@ def start(rt: Runtime, seconds: int = TICK_SECONDS) -> Any:
     scheduler.add_job(safe_tick, "interval", seconds=seconds, max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone(), id="liaison-tick")
     scheduler.add_job(safe_prune, "interval", hours=1, max_instances=1, coalesce=True, id="liaison-prune")
-    if rt.db.backend == "sqlite":
+    if rt.db.backend == "sqlite":  # a checkpoint is never too late (no "missed" warnings on a busy machine)
         scheduler.add_job(safe_checkpoint, "interval", seconds=CHECKPOINT_SECONDS, max_instances=1, coalesce=True,
-                          id="liaison-checkpoint")
+                          misfire_grace_time=None, id="liaison-checkpoint")
     scheduler.start()
     return scheduler
