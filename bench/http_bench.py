@@ -120,6 +120,16 @@ def job_runners(server_pid: int) -> list[int]:
     return found
 
 
+def set_policy(pids: list[int], policy: int) -> None:
+    """Every thread of these processes into a CPU scheduling class (a diagnosis: the app never does this)."""
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.sched_setscheduler(int(tid), policy, os.sched_param(0))
+            except ProcessLookupError:
+                pass  # a thread that ended meanwhile
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -563,7 +573,7 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: RemoteSlack) -> 
             for conc in args.concurrency:
                 for command in args.commands:
                     capacity = 0.0
-                    if {"burst", "stream", "paused"} & set(args.modes):
+                    if {"burst", "stream", "paused", "idle"} & set(args.modes):
                         row = measured(partial(run_burst, backend, command, conc, args, cmds, arrivals, app_port,
                                                floor_port, watch))
                         capacity = row.rate if args.rate_basis == "ack" else min(row.rate, row.done_rate or row.rate)
@@ -579,6 +589,10 @@ def bench_backend(backend: str, args: argparse.Namespace, fake: RemoteSlack) -> 
                         rows.append(measured(partial(
                             run_stream, backend, command, conc, rate, args, cmds, arrivals, app_port, floor_port,
                             watch, backlog, hogs=0, paused=job_runners(processes[0].pid))))
+                    if "idle" in args.modes:
+                        rows.append(measured(partial(
+                            run_stream, backend, command, conc, rate, args, cmds, arrivals, app_port, floor_port,
+                            watch, backlog, hogs=0, idle=job_runners(processes[0].pid))))
         finally:
             for process in processes:
                 stop(process)
@@ -624,9 +638,11 @@ def run_burst(backend: str, command: str, conc: int, args: argparse.Namespace, c
 
 def run_stream(backend: str, command: str, conc: int, rate: float, args: argparse.Namespace, cmds: Commands,
                arrivals: Arrivals, app_port: int, floor_port: int, watch: CpuWatch, backlog: Backlog,
-               hogs: int, paused: list[int] | None = None) -> Row:
+               hogs: int, paused: list[int] | None = None, idle: list[int] | None = None) -> Row:
     """`paused`: the job runners' pids, stopped while the app's stream is sent (its work after the ack waits
-    until the stream is over): what the acks cost without that work beside them, on the same load."""
+    until the stream is over): what the acks cost without that work beside them, on the same load. `idle`: the
+    job runners' pids, in the idle scheduling class while the app's stream is sent (they still do all the work,
+    on the CPU the acks leave): whether what the acks share with them is the CPU."""
     count = max(1, round(rate * args.duration))
     senders = max(conc, args.senders)
     reqs = cmds.make(command, count)
@@ -637,10 +653,12 @@ def run_stream(backend: str, command: str, conc: int, rate: float, args: argpars
     with Hogs(hogs, watch, apart=args.hogs_apart):
         if paused:
             backlog.pause(paused)
+        set_policy(idle or [], os.SCHED_IDLE)
         try:
             wall = stream(app_port, reqs, rate, senders)
         finally:
             backlog.resume(paused or [])
+            set_policy(idle or [], os.SCHED_OTHER)
         if paused is not None:
             if not arrivals.wait(reqs, args.drain):  # the work held back is done before the floor runs
                 notes.append(f"work held back not done {args.drain:.0f} s after the stream")
@@ -654,7 +672,7 @@ def run_stream(backend: str, command: str, conc: int, rate: float, args: argpars
         stream(floor_port, floor, rate, senders)
         other = watch.other()
     answer, card, done = settle(arrivals, reqs, args.answer_timeout)
-    mode = f"stream+{hogs} hogs" if hogs else "stream"
+    mode = f"stream+{hogs} hogs" if hogs else "stream, runner idle" if idle else "stream"
     if paused is not None:  # answers and cards waited for the runner on purpose: not measured
         mode, answer, card, done = "stream, runner paused", (answer if command != "create" else None), None, 0.0
     row = Row(backend, command, mode, conc, count / wall, ack_stats(reqs), ack_stats(floor), answer, card,
@@ -719,7 +737,8 @@ def main() -> None:
     parser.add_argument("--commands", default="create,update", help="create, update, status (ack only)")
     parser.add_argument("--modes", default="burst,stream",
                         help="burst, stream (a stream measures a burst first), paused (the stream again with the "
-                             "app's job runner stopped while it is sent: the acks without the work after them)")
+                             "app's job runner stopped while it is sent: the acks without the work after them), idle (the stream "
+                             "again with the job runner in the idle CPU class: do the acks share the CPU with it?)")
     parser.add_argument("--requests", type=int, default=400, help="requests per burst")
     parser.add_argument("--repeat", type=int, default=1, help="bursts per cell, app and floor interleaved")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each steady stream")
