@@ -737,8 +737,9 @@ def main() -> None:
     parser.add_argument("--commands", default="create,update", help="create, update, status (ack only)")
     parser.add_argument("--modes", default="burst,stream",
                         help="burst, stream (a stream measures a burst first), paused (the stream again with the "
-                             "app's job runner stopped while it is sent: the acks without the work after them), idle (the stream "
-                             "again with the job runner in the idle CPU class: do the acks share the CPU with it?)")
+                             "app's job runner stopped while it is sent: the acks without the work after them), "
+                             "idle (the stream again with the job runner in the idle CPU class: do the acks share "
+                             "the CPU with it?)")
     parser.add_argument("--requests", type=int, default=400, help="requests per burst")
     parser.add_argument("--repeat", type=int, default=1, help="bursts per cell, app and floor interleaved")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of each steady stream")
